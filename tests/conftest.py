@@ -1,0 +1,30 @@
+"""Unit tests run in full mode unless a test turns quick mode on itself."""
+import pytest
+import torch
+
+from utils.data import TensorBatches
+
+
+@pytest.fixture(autouse=True)
+def full_mode(monkeypatch):
+    monkeypatch.delenv("CNN_COURSE_QUICK", raising=False)
+    monkeypatch.delenv("CNN_COURSE_RESULTS", raising=False)
+
+
+def make_batches(n: int = 256, batch_size: int = 32, shuffle: bool = True, seed: int = 0) -> TensorBatches:
+    """A learnable toy problem: the class is the brightest of four image quadrants."""
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 100, (n, 8, 8), dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, 4, (n,), generator=generator)
+    for i, label in enumerate(labels.tolist()):
+        row, col = divmod(label, 2)
+        images[i, row * 4 : row * 4 + 4, col * 4 : col * 4 + 4] += 150
+    return TensorBatches(
+        images, labels, batch_size, shuffle=shuffle, mean=0.5, std=0.25, resize=None,
+        classes=["top-left", "top-right", "bottom-left", "bottom-right"],
+    )
+
+
+@pytest.fixture
+def toy_data():
+    return make_batches(seed=0), make_batches(n=128, shuffle=False, seed=1)

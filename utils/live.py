@@ -1,0 +1,96 @@
+"""Live feedback during training: a progress bar and a plot of the curves.
+
+In Jupyter both redraw in place through IPython display handles, so a saved
+notebook (and the HTML book made from it) holds one progress line and one
+figure, not one per update. Elsewhere the bar goes to the terminal and the
+figure to a PNG file.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from tqdm.std import tqdm as text_tqdm
+
+
+def in_jupyter() -> bool:
+    """True inside a Jupyter kernel (Lab, Notebook, Colab, nbclient), False in a terminal."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+class _DisplayLine:
+    """A file-like target for tqdm that keeps only its latest line, updated in place."""
+
+    def __init__(self) -> None:
+        self.handle: Any = None
+
+    def write(self, text: str) -> None:
+        line = text.replace("\r", "").strip()
+        if not line:
+            return
+        from IPython.display import display
+
+        content = {"text/plain": line}
+        if self.handle is None:
+            self.handle = display(content, raw=True, display_id=True)
+        else:
+            self.handle.update(content, raw=True)
+
+    def flush(self) -> None:
+        pass
+
+
+class ProgressBar:
+    """Makes one tqdm bar per epoch: in Jupyter all of them share one output line."""
+
+    def __init__(self) -> None:
+        self.target = _DisplayLine() if in_jupyter() else None
+
+    def __call__(self, iterable: Iterable, total: int, desc: str) -> text_tqdm:
+        if self.target is None:
+            return text_tqdm(iterable, total=total, desc=desc, file=sys.stderr, dynamic_ncols=True)
+        # Plain-text tqdm, not the widget one: widgets are blank placeholders in saved notebooks.
+        return text_tqdm(iterable, total=total, desc=desc, file=self.target, ncols=100, mininterval=0.5)
+
+
+class LivePlot:
+    """Curves of training loss, training accuracy and test accuracy against epochs."""
+
+    def __init__(self, num_epochs: int, path: str | os.PathLike | None = None, title: str | None = None) -> None:
+        from matplotlib.figure import Figure
+
+        self.num_epochs, self.title = num_epochs, title
+        self.jupyter = in_jupyter()
+        self.path = path if path is not None or self.jupyter else "training_curves.png"
+        self.figure = Figure(figsize=(5.5, 3.5), layout="constrained")
+        self.axes = self.figure.add_subplot()
+        self.handle: Any = None
+
+    def update(self, curves: dict[str, tuple[list[float], list[float]]]) -> None:
+        """Redraw with `curves`: a name mapped to its x (epochs) and y values."""
+        ax = self.axes
+        ax.clear()
+        for (name, (xs, ys)), style in zip(curves.items(), ("-", "--", "-.", ":")):
+            ax.plot(xs, ys, style, label=name)
+        ax.set_xlim(0, self.num_epochs)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="center right")
+        if self.title:
+            ax.set_title(self.title)
+        if self.path is not None:
+            self.figure.savefig(self.path, dpi=100)
+        if self.jupyter:
+            from IPython.display import display
+
+            if self.handle is None:
+                self.handle = display(self.figure, display_id=True)
+            else:
+                self.handle.update(self.figure)

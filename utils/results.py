@@ -1,0 +1,54 @@
+"""Results files: each chapter saves its runs so that the comparison chapter can read them."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .runtime import is_quick
+from .training import History
+
+RESULTS_ENV_VAR = "CNN_COURSE_RESULTS"
+
+
+def results_dir() -> Path:
+    """Where results go: $CNN_COURSE_RESULTS, else a temporary folder in quick mode (so tests
+    never overwrite real results), else the repository's results/ (or ./results outside it)."""
+    if os.environ.get(RESULTS_ENV_VAR):
+        return Path(os.environ[RESULTS_ENV_VAR])
+    if is_quick():
+        return Path(tempfile.gettempdir()) / "cnn-course-quick-results"
+    repo = Path(__file__).resolve().parents[1]
+    return repo / "results" if (repo / "_toc.yml").exists() else Path.cwd() / "results"
+
+
+def save_results(name: str, history: History, **settings: Any) -> Path:
+    """Save a run's history and settings (device, resolution, epochs, ...) as results/<name>.json."""
+    record = {
+        "name": name,
+        "quick_mode": is_quick(),
+        "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "settings": settings,
+        "history": history.to_dict(),
+    }
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(partial, path)
+    return path
+
+
+def load_results() -> dict[str, dict[str, Any]]:
+    """Every saved run in results_dir(), by name."""
+    folder = results_dir()
+    return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
