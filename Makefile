@@ -1,21 +1,27 @@
 # Classic CNNs in PyTorch. `make book` builds the HTML book, `make test` runs every test.
+SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
+# MathJax is served from the book itself so that pages render equations offline.
+MATHJAX_VERSION := 3.2.2
+MATHJAX := book/static/mathjax/tex-mml-chtml.js
 
-.PHONY: help setup data test test-unit test-notebooks book execute sync bench clean
+.PHONY: help setup data test test-unit test-notebooks test-browser colab-url book book-instructor student-notebooks execute sync bench clean
 
 help:
 	@echo "make setup           create .venv, install everything, prepare Fashion-MNIST"
 	@echo "make test            unit tests, every notebook in quick mode (nbval), the book with -W"
-	@echo "make book            build the HTML book into _build/html"
+	@echo "make book            build the student edition (no solutions) into _build/html"
+	@echo "make book-instructor build the instructor edition (with solutions) into _build/instructor/html"
+	@echo "make student-notebooks  regenerate book/colab/ (chapters without solutions, for Colab)"
 	@echo "make execute         re-run every chapter in full mode and store its outputs"
 	@echo "make sync            re-pair the .md and .ipynb twins with jupytext"
 	@echo "make bench           data-loading benchmark (ours vs torchvision DataLoader)"
 
-setup: $(STAMP) data
+setup: $(STAMP) data $(MATHJAX)
 
 # Re-installs only when the requirements change; a second run is a no-op.
 $(STAMP): requirements.txt pyproject.toml
@@ -27,7 +33,15 @@ $(STAMP): requirements.txt pyproject.toml
 data: $(STAMP)
 	$(PY) -m utils
 
-test: test-unit test-notebooks book
+# From the npm registry; without npm the book falls back to MathJax's CDN (see course_editions.py).
+$(MATHJAX):
+	@if command -v npm >/dev/null; then \
+	  tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && tar xzf mathjax-*.tgz) && \
+	  mkdir -p book/static/mathjax && cp $$tmp/package/LICENSE book/static/mathjax/ && \
+	  cp -r $$tmp/package/es5/{tex-mml-chtml.js,input,output,ui,a11y,adaptors} book/static/mathjax/ && rm -rf $$tmp; \
+	else echo "npm not found: the book will load MathJax from its CDN and needs a network to show equations"; fi
+
+test: test-unit test-notebooks book book-instructor test-browser
 
 test-unit: setup
 	$(PY) -m pytest -q tests
@@ -36,17 +50,38 @@ test-notebooks: setup
 	CNN_COURSE_QUICK=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
 		--durations=0 $(NOTEBOOKS)
 
+JB_BUILD = $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --all
+
+# Both editions must be built first (`make test` does that).
+test-browser: setup
+	$(PY) -m pytest -q -m browser tests/browser
+
 book: setup
-	rm -rf _build/html
-	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
-	@echo "The book is at $(CURDIR)/_build/html/index.html"
+	COURSE_EDITION=student $(JB_BUILD) --path-output _build/student
+	rm -rf _build/html && cp -r _build/student/_build/html _build/html
+	@echo "The student edition is at $(CURDIR)/_build/html/index.html"
+
+book-instructor: setup
+	COURSE_EDITION=instructor $(JB_BUILD) --path-output _build/instructor
+	rm -rf _build/instructor/html && cp -r _build/instructor/_build/html _build/instructor/html
+	@echo "The instructor edition is at $(CURDIR)/_build/instructor/html/index.html"
+
+student-notebooks: setup
+	$(PY) book/_ext/student_notebooks.py
 
 # Full mode, on whatever device is present: refreshes the stored outputs and results/.
 execute: setup
 	$(PY) -m utils.execute $(NOTEBOOKS)
 
+# After changing repository.url in _config.yml: the Colab cell of every chapter installs from it.
+COURSE_REPO = $(shell sed -n 's/^  url: //p' _config.yml)
+colab-url:
+	sed -i 's|git+[^"]*"|git+$(COURSE_REPO)"|' chapters/*.md
+	$(MAKE) sync
+
 sync:
 	$(VENV)/bin/jupytext --sync $(NOTEBOOKS)
+	$(PY) book/_ext/student_notebooks.py
 
 bench: setup
 	$(PY) benchmarks/bench_load_data.py

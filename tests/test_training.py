@@ -227,3 +227,12 @@ def test_mixed_precision_on_cpu_trains_in_float32_with_a_note(toy_data, monkeypa
     train_iter, test_iter = toy_data
     history = train(small_net(), train_iter, test_iter, 1, 0.1, device="cpu", mixed_precision=True, plot=False)
     assert history.epochs == 1 and "CUDA GPUs only" in capsys.readouterr().out
+
+
+def test_history_records_what_the_model_costs(toy_data):
+    train_iter, test_iter = toy_data
+    history = train(small_net(), train_iter, test_iter, 1, 0.1, device="cpu", plot=False)
+    assert history.image_shape == [1, 8, 8]
+    assert history.parameters == 64 * 32 + 32 + 32 * 4 + 4
+    assert history.macs_per_example == 64 * 32 + 32 * 4
+    assert history.activation_bytes_per_example > 0 and history.peak_memory_bytes is None

@@ -227,6 +227,8 @@ def load_data(
 ) -> tuple[TensorBatches, TensorBatches]:
     """Train and test mini-batch iterables of Fashion-MNIST, normalized and optionally resized.
 
+    `dataset` may also be the path of your own image folder: see `utils.folders.load_folder`.
+
     The whole dataset sits on `device` (default: the GPU if there is one). The
     iterables expose ``classes`` and ``len()`` in batches. `train_size` keeps a
     fixed random subset of the training images (for slow machines); with
@@ -236,8 +238,15 @@ def load_data(
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     size = _check_size(resize)
     name = str(dataset).lower().replace("_", "-")
+    if name not in DATASETS and (isinstance(dataset, os.PathLike) or Path(dataset).expanduser().is_dir()):
+        from .folders import load_folder  # the reader's own image folder
+
+        return load_folder(dataset, batch_size, resize, train_size=train_size)
     if name not in DATASETS:
-        raise ValueError(f"Unknown dataset {str(dataset)!r}. Valid names: {', '.join(DATASETS)}.")
+        raise ValueError(
+            f"Unknown dataset {str(dataset)!r}. Valid names: {', '.join(DATASETS)}; or the path of an image "
+            f"folder with one sub-folder per class (there is no folder {Path(dataset).expanduser().absolute()})."
+        )
     if train_size is not None and (not isinstance(train_size, int) or train_size <= 0):
         raise ValueError(f"train_size must be a positive int or None, got {train_size!r}")
     device = torch.device(device) if device is not None else try_gpu()

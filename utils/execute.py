@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .results import results_dir
+from .results import EXECUTIONS_FILE, record_execution, results_dir
 from .runtime import QUICK_ENV_VAR
 
 
@@ -44,7 +44,9 @@ def main(paths: list[str]) -> int:
         for path in map(Path, paths):
             print(f"Executing {path} ...", flush=True)
             rows.append((path.stem, execute(path)))
-    fresh = [json.loads(p.read_text()) for p in sorted(results_dir().glob("*.json")) if p.stat().st_mtime >= started_at]
+            record_execution(path.stem, rows[-1][1])
+    fresh = [json.loads(p.read_text()) for p in sorted(results_dir().glob("*.json"))
+             if p.stat().st_mtime >= started_at and p.name != EXECUTIONS_FILE]
     print(f"\n{'chapter':<16}{'wall time':>10}")
     for name, seconds in rows:
         print(f"{name:<16}{seconds:>9.0f}s")

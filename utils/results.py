@@ -5,16 +5,18 @@ import json
 import os
 import platform
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .runtime import is_quick
+from .runtime import describe_device, is_quick, try_gpu
 from .training import History
 
 RESULTS_ENV_VAR = "CNN_COURSE_RESULTS"
+EXECUTIONS_FILE = "executions.json"  # wall time of each chapter's full run, per device
 
 
 def results_dir() -> Path:
@@ -51,4 +53,19 @@ def save_results(name: str, history: History, **settings: Any) -> Path:
 def load_results() -> dict[str, dict[str, Any]]:
     """Every saved run in results_dir(), by name."""
     folder = results_dir()
-    return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
+    return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))
+            if path.name != EXECUTIONS_FILE}
+
+
+def record_execution(chapter: str, seconds: float) -> None:
+    """Keep the latest full-run wall time per chapter and device in results/executions.json."""
+    path = results_dir() / EXECUTIONS_FILE
+    records = json.loads(path.read_text()) if path.exists() else {}
+    device = describe_device(try_gpu())
+    kind = "gpu" if device.startswith("cuda") else "cpu"
+    records.setdefault(chapter, {})[kind] = {
+        "device": device, "seconds": round(seconds), "date": time.strftime("%Y-%m-%d"),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
+

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .live import LivePlot, ProgressBar
+from .profile import activation_bytes, count_macs
 from .runtime import describe_device, is_quick, note_once, try_gpu
 
 QUICK_MAX_EPOCHS, QUICK_MAX_BATCHES = 2, 8
@@ -35,6 +36,12 @@ class History:
     examples_per_sec: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     device: str = ""
+    # What the model costs, measured at the start of the run (for the comparison chapter).
+    image_shape: list[int] = field(default_factory=list)
+    parameters: int = 0
+    macs_per_example: int = 0
+    activation_bytes_per_example: int = 0
+    peak_memory_bytes: int | None = None  # measured on CUDA only
 
     @property
     def epochs(self) -> int:
@@ -209,7 +216,15 @@ def train(
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
-    history, start_epoch = History(device=describe_device(device)), 0
+    image_shape = list(first_images.shape[1:])
+    history, start_epoch = History(
+        device=describe_device(device), image_shape=image_shape,
+        parameters=sum(p.numel() for p in net.parameters()),
+        macs_per_example=count_macs(net, image_shape),
+        activation_bytes_per_example=activation_bytes(net, image_shape),
+    ), 0
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     if checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint, net)
         net.load_state_dict(state["model"])
@@ -220,7 +235,7 @@ def train(
         if device.type == "cuda" and state.get("rng_cuda"):
             torch.cuda.set_rng_state_all(state["rng_cuda"])
         start_epoch = state["epoch"]
-        history = History(**{**state["history"], "device": history.device})
+        history = History(**{**asdict(history), **state["history"], "device": history.device})
         print(f"Resuming from {checkpoint} after epoch {start_epoch}.")
 
     live = LivePlot(num_epochs, plot_path) if plot else None
@@ -298,6 +313,8 @@ def train(
                 "rng_cpu": torch.get_rng_state(),
                 "rng_cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
             })
+    if device.type == "cuda":
+        history.peak_memory_bytes = torch.cuda.max_memory_allocated(device)
     if history.epochs:
         print(history.summary())
     return history

@@ -1,0 +1,128 @@
+"""The book's two editions: students get no solutions anywhere, instructors get all of them.
+
+The edition comes from the environment variable COURSE_EDITION ("student", the
+default, or "instructor"); `make book` and `make book-instructor` set it. In the
+student edition this extension
+
+* turns on sphinx-exercise's `hide_solutions`, which drops `{solution}` directives;
+* deletes notebook cells tagged `solution` (runnable solutions are code cells,
+  which no directive can wrap in a way that survives `hide_solutions`), so the
+  solution code is absent from the HTML and the search index, not hidden by CSS;
+* points the Colab button at the student notebooks in `book/colab/`, and
+  replaces the downloadable `.ipynb` sources with those same notebooks.
+
+In both editions it serves MathJax from the book's own static files when
+`make setup` has vendored them, so equations render offline.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.config import Config
+
+from student_notebooks import CHAPTERS_DIR, STUDENT_DIR, STUDENT_URL_PATH
+
+EDITIONS = ("student", "instructor")
+SOLUTION_CLASS = "tag_solution"
+
+
+def edition() -> str:
+    value = os.environ.get("COURSE_EDITION", "student")
+    if value not in EDITIONS:
+        raise ValueError(f"COURSE_EDITION must be one of {EDITIONS}, got {value!r}")
+    return value
+
+
+MATHJAX = Path(__file__).resolve().parents[1] / "static" / "mathjax" / "tex-mml-chtml.js"
+
+
+def _configure(app: Sphinx, config: Config) -> None:
+    config.hide_solutions = edition() == "student"
+    if MATHJAX.exists():  # vendored by `make setup`: equations render with no network
+        config.mathjax_path = MATHJAX.relative_to(MATHJAX.parents[1]).as_posix()
+    if edition() == "instructor":
+        config.html_title = f"{config.html_title or config.project} (instructor edition)"
+
+
+def _remove_solution_cells(app: Sphinx, doctree: nodes.document) -> None:
+    if not app.config.hide_solutions:
+        return
+    for cell in list(doctree.findall(nodes.container)):
+        if SOLUTION_CLASS in cell.get("classes", []):
+            cell.parent.remove(cell)
+
+
+def _student_colab_links(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    if not app.config.hide_solutions or not pagename.startswith(f"{CHAPTERS_DIR.name}/"):
+        return
+    name = pagename.split("/", 1)[1]
+    chapter, student = f"/{CHAPTERS_DIR.name}/{name}.ipynb", f"/{STUDENT_URL_PATH}/{name}.ipynb"
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []):
+            if button.get("text") == "Colab" and button["url"].endswith(chapter):
+                button["url"] = button["url"][: -len(chapter)] + student
+
+
+def _student_downloads(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or not app.config.hide_solutions or app.builder.format != "html":
+        return
+    sources = Path(app.outdir) / "_sources" / CHAPTERS_DIR.name
+    for notebook in sources.glob("*.ipynb"):
+        shutil.copyfile(STUDENT_DIR / notebook.name, notebook)
+
+
+EXERCISE = re.compile(r"^`{3,}\{exercise\} (\w+): (.*)\n:label: (\S+)", re.MULTILINE)
+
+
+def _exercise_rows(notebook: Path) -> list[str]:
+    """Table rows for the exercises of one chapter: link, kind, and what the solution consists of."""
+    cells = json.loads(notebook.read_text())["cells"]
+    markdown = ["".join(cell["source"]) if cell["cell_type"] == "markdown" else "" for cell in cells]
+    rows = []
+    for kind, title, label in EXERCISE.findall("\n".join(markdown)):
+        # A runnable solution is the cell tagged `solution` right after the cell with its {solution}.
+        holder = next((i for i, text in enumerate(markdown) if re.search(rf"\{{solution\}} {label}\n", text)), None)
+        after = cells[holder + 1] if holder is not None and holder + 1 < len(cells) else {}
+        has_code = "solution" in after.get("metadata", {}).get("tags", [])
+        rows.append(f"| {{doc}}`/chapters/{notebook.stem}` | {{ref}}`{title} <{label}>` | {kind} | "
+                    f"{'worked answer and code' if has_code else 'worked answer'} |")
+    return rows
+
+
+def _run_time_rows(executions: dict) -> list[str]:
+    rows = []
+    for chapter, runs in sorted(executions.items()):
+        cells = []
+        for kind in ("gpu", "cpu"):
+            run = runs.get(kind)
+            cells.append(f"{run['seconds'] / 60:.1f} min on {run['device']} ({run['date']})" if run else "not measured yet")
+        rows.append(f"| {{doc}}`/chapters/{chapter}` | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _generated_tables(app: Sphinx, docname: str, source: list[str]) -> None:
+    """Fill the instructor page's tables from the chapters and results, so they are never stale."""
+    if docname != "book/instructors":
+        return
+    exercises = [row for nb in sorted(CHAPTERS_DIR.glob("*.ipynb")) for row in _exercise_rows(nb)]
+    table = ["| Chapter | Exercise | Kind | Solution |", "|---|---|---|---|", *exercises]
+    source[0] = source[0].replace("<!-- exercises-table -->", "\n".join(table))
+    executions_file = CHAPTERS_DIR.parent / "results" / "executions.json"
+    executions = json.loads(executions_file.read_text()) if executions_file.exists() else {}
+    times = ["| Chapter | GPU | CPU |", "|---|---|---|", *_run_time_rows(executions)]
+    source[0] = source[0].replace("<!-- run-times-table -->", "\n".join(times))
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", _configure, priority=900)
+    app.connect("source-read", _generated_tables)
+    app.connect("doctree-read", _remove_solution_cells)
+    app.connect("html-page-context", _student_colab_links, priority=900)  # after sphinx-book-theme's 501
+    app.connect("build-finished", _student_downloads)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

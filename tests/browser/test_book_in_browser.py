@@ -1,0 +1,162 @@
+"""The built book, as a reader sees it: headless Chromium against both editions served on localhost.
+
+Run after `make book book-instructor` (that is what `make test` does); marked `browser`,
+so plain `pytest tests` skips it. Screenshots land in _build/screenshots/.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlparse
+
+import nbformat
+import pytest
+import yaml
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+EDITIONS = {"student": REPO / "_build" / "html", "instructor": REPO / "_build" / "instructor" / "html"}
+SCREENSHOTS = REPO / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+TOC = yaml.safe_load((REPO / "_toc.yml").read_text())
+CHAPTERS = [entry["file"] for part in TOC["parts"] for entry in part["chapters"] if entry["file"].startswith("chapters/")]
+REPOSITORY = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]["url"].rstrip("/")
+
+
+def solution_lines(chapter: str) -> list[str]:
+    """One distinctive line from every solution code cell of a chapter."""
+    notebook = nbformat.read(REPO / f"{chapter}.ipynb", as_version=4)
+    lines = []
+    for cell in notebook.cells:
+        if "solution" in cell.metadata.get("tags", []):
+            candidates = [line.strip() for line in cell.source.splitlines() if not re.search(r"[\"'<>&\\]", line)]
+            lines.append(max(candidates, key=len))
+    return lines
+
+
+@pytest.fixture(scope="module")
+def servers():
+    urls = {}
+    running = []
+    for edition, root in EDITIONS.items():
+        if not (root / "index.html").exists():
+            pytest.fail(f"{root}/index.html is missing: run `make book book-instructor` first")
+        handler = functools.partial(QuietHandler, directory=str(root))
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        urls[edition] = f"http://127.0.0.1:{server.server_port}"
+        running.append(server)
+    yield urls
+    for server in running:
+        server.shutdown()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.fail("Chromium is not installed: apt-get install chromium (CI's .ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url: str, outside: list[str]):
+    """A fresh context (fresh profile) that blocks and records every request leaving the machine."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+
+    def guard(route):
+        host = urlparse(route.request.url).hostname
+        if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    response = page.goto(url, wait_until="networkidle")
+    return context, page, response
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_page_renders_offline(browser, servers, edition, chapter):
+    outside: list[str] = []
+    context, page, response = open_page(browser, f"{servers[edition]}/{chapter}.html", outside)
+    try:
+        assert response is not None and response.ok
+        # Figures from the stored run (the training curves among them) are loaded and on the page.
+        figures = page.locator(".cell_output img")
+        assert figures.count() >= 1, "no output figure on the page"
+        loaded = page.evaluate("Array.from(document.querySelectorAll('.cell_output img'))"
+                               ".map(img => img.complete && img.naturalWidth > 0)")
+        assert all(loaded), f"{loaded.count(False)} figure(s) failed to load"
+        figures.last.scroll_into_view_if_needed()
+        assert figures.last.is_visible()
+        # Every equation is typeset by the book's own MathJax.
+        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
+        page.evaluate("MathJax.startup.promise")
+        maths = page.locator(".math").count()
+        typeset = page.locator(".math mjx-container").count()
+        assert typeset == maths, f"{maths - typeset} of {maths} equations were not typeset"
+        # The Colab button opens the right notebook: without solutions for students.
+        notebook = f"book/colab/{Path(chapter).name}.ipynb" if edition == "student" else f"{chapter}.ipynb"
+        colab = page.locator("a[href*='colab.research.google.com']").first.get_attribute("href")
+        github = REPOSITORY.replace("https://github.com/", "")
+        assert colab == f"https://colab.research.google.com/github/{github}/blob/main/{notebook}"
+        # Solutions: absent for students, present for instructors.
+        text = page.inner_text("body")
+        for line in solution_lines(chapter):
+            assert (line in text) == (edition == "instructor"), f"{edition} edition and solution line {line!r}"
+        if chapter == CHAPTERS[0]:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.goto(f"{servers[edition]}/{chapter}.html#exercises", wait_until="networkidle")
+            page.screenshot(path=str(SCREENSHOTS / f"{edition}-{Path(chapter).name}.png"))
+    finally:
+        context.close()
+    assert not outside, f"requests left the machine: {outside[:5]}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_solution_text_anywhere_in_student_files(chapter):
+    """Not only the page: the search index, downloadable sources and Colab notebooks too."""
+    lines = solution_lines(chapter)
+    assert lines, f"{chapter} has no solution cells"
+    student_files = [p for p in EDITIONS["student"].rglob("*") if p.suffix in (".html", ".js", ".ipynb", ".txt")]
+    student_files.append(REPO / "book" / "colab" / f"{Path(chapter).name}.ipynb")
+    for path in student_files:
+        if "_static" in path.parts:
+            continue
+        content = path.read_text(errors="ignore")
+        for line in lines:
+            assert line not in content, f"solution line {line!r} found in {path.relative_to(REPO)}"
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_internal_links_resolve(edition):
+    root = EDITIONS[edition]
+    broken = []
+    for page in root.rglob("*.html"):
+        for target in re.findall(r'(?:href|src)="([^"#?]+)', page.read_text(errors="ignore")):
+            if re.match(r"^[a-z]+:", target) or target.startswith("//"):
+                continue  # external links are allowed to exist; the browser test checks none is loaded
+            if not (page.parent / target).resolve().exists():
+                broken.append(f"{page.relative_to(root)} -> {target}")
+    assert not broken, f"{len(broken)} broken internal links, e.g. {broken[:5]}"

@@ -1,0 +1,61 @@
+"""What one forward pass costs: multiply-accumulates and the memory of the layer outputs."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def _one_example(net: nn.Module, input_size: Sequence[int]) -> Tensor:
+    """A float32 batch of one, on the device of `net` (the meta device works too: no memory used)."""
+    param = next(net.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    return torch.zeros(1, *input_size, device=device)
+
+
+def count_macs(net: nn.Module, input_size: Sequence[int]) -> int:
+    """Multiply-accumulates of one forward pass on one example of shape `input_size` (no batch axis).
+
+    Counts convolutions and matrix products (bias additions, activations and pooling are
+    not counted), as torch's FlopCounterMode does: one MAC is two of its flops.
+    """
+    was_training = net.training
+    net.eval()  # a forward pass in training mode would update batch-norm running statistics
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            net(_one_example(net, input_size))
+    finally:
+        net.train(was_training)
+    return counter.get_total_flops() // 2
+
+
+def activation_bytes(net: nn.Module, input_size: Sequence[int]) -> int:
+    """Bytes of the outputs of every leaf module in one forward pass of a batch of one.
+
+    In training, autograd keeps roughly these tensors for the backward pass, so this
+    approximates the activation memory per image. Sizes follow the outputs' dtypes: float32
+    normally, half precision under autocast.
+    """
+    total = 0
+
+    def add_output(module: nn.Module, inputs: tuple, output: Tensor | Sequence[Tensor]) -> None:
+        nonlocal total
+        for tensor in output if isinstance(output, (tuple, list)) else (output,):
+            if isinstance(tensor, Tensor):
+                total += tensor.numel() * tensor.element_size()
+
+    # Only leaves: a container's output is its last child's output and would be counted twice.
+    leaves = [m for m in net.modules() if next(m.children(), None) is None]
+    handles = [m.register_forward_hook(add_output) for m in leaves]
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            net(_one_example(net, input_size))
+    finally:
+        net.train(was_training)
+        for handle in handles:
+            handle.remove()
+    return total
