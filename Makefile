@@ -47,7 +47,7 @@ test-unit: setup
 	$(PY) -m pytest -q tests
 
 test-notebooks: setup
-	CNN_COURSE_QUICK=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
+	CNN_COURSE_QUICK=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
 		--durations=0 $(NOTEBOOKS)
 
 JB_BUILD = $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --all
@@ -56,7 +56,7 @@ JB_BUILD = $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-go
 test-browser: setup
 	$(PY) -m pytest -q -m browser tests/browser
 
-book: setup
+book: setup student-notebooks
 	COURSE_EDITION=student $(JB_BUILD) --path-output _build/student
 	rm -rf _build/html && cp -r _build/student/_build/html _build/html
 	@echo "The student edition is at $(CURDIR)/_build/html/index.html"

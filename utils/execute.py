@@ -36,6 +36,9 @@ def execute(notebook: Path, timeout: int = 3600) -> float:
 
 def main(paths: list[str]) -> int:
     os.environ.pop(QUICK_ENV_VAR, None)  # the kernel inherits this environment: full mode
+    # Idle OpenMP threads sleep instead of spinning: on a shared CPU, spinning threads of
+    # several processes slow each other down several times over.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     lock_path = Path(tempfile.gettempdir()) / "cnn-course-execute.lock"
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -7,6 +7,7 @@ figure to a PNG file.
 """
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Iterable
@@ -88,9 +89,14 @@ class LivePlot:
         if self.path is not None:
             self.figure.savefig(self.path, dpi=100)
         if self.jupyter:
-            from IPython.display import display
+            from IPython.display import Image, display
 
+            # A PNG made here, not the Figure object: IPython renders a pyplot-free Figure as
+            # plain text unless the inline backend happens to be loaded already.
+            buffer = io.BytesIO()
+            self.figure.savefig(buffer, format="png", dpi=100)
+            image = Image(data=buffer.getvalue(), format="png")
             if self.handle is None:
-                self.handle = display(self.figure, display_id=True)
+                self.handle = display(image, display_id=True)
             else:
-                self.handle.update(self.figure)
+                self.handle.update(image)

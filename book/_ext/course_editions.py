@@ -74,7 +74,10 @@ def _student_downloads(app: Sphinx, exception: Exception | None) -> None:
         return
     sources = Path(app.outdir) / "_sources" / CHAPTERS_DIR.name
     for notebook in sources.glob("*.ipynb"):
-        shutil.copyfile(STUDENT_DIR / notebook.name, notebook)
+        student = STUDENT_DIR / notebook.name
+        if not student.exists():
+            raise FileNotFoundError(f"{student} is missing: run `make student-notebooks`")
+        shutil.copyfile(student, notebook)
 
 
 EXERCISE = re.compile(r"^`{3,}\{exercise\} (\w+): (.*)\n:label: (\S+)", re.MULTILINE)

@@ -1,0 +1,268 @@
+"""Your own images: a folder with one sub-folder per class, read with torchvision's ImageFolder.
+
+Two layouts are understood::
+
+    ROOT/train/<class>/*.jpg  and  ROOT/test/<class>/*.jpg  (or ROOT/val/...)
+    ROOT/<class>/*.jpg         (a test set is split off here, with a fixed seed)
+
+`load_folder` returns two DataLoaders that also know the class names. After
+training, `save_class_mapping` writes the names, the image size and the
+normalization next to the checkpoint, and `predict` uses them to label new files.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple, Union
+
+import torch
+from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader, Subset
+from torchvision import transforms as T
+from torchvision.datasets import ImageFolder
+from torchvision.datasets.folder import IMG_EXTENSIONS
+
+from .data import _check_size
+from .training import load_checkpoint, main_output
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+DEFAULT_SIZE = 224
+StrPath = Union[str, os.PathLike]
+
+
+def is_readable_image(path: Path) -> bool:
+    """True if `path` has an image extension and PIL can decode the whole file."""
+    if not path.name.lower().endswith(IMG_EXTENSIONS):
+        return False
+    try:
+        with Image.open(path) as image:
+            image.load()  # decodes everything: a truncated file fails here, not mid-training
+        return True
+    except Exception:  # not an image, damaged, or too large: PIL's errors vary, the answer doesn't
+        return False
+
+
+def find_images(folder: Path) -> dict[str, list[Path]]:
+    """The readable images of each class sub-folder of `folder`, by class name.
+
+    Hidden files and folders (.DS_Store, .ipynb_checkpoints) are ignored; other
+    files that are not readable images are skipped with a warning naming them.
+    """
+    if not folder.is_dir():
+        raise FileNotFoundError(f"There is no folder {folder}. Check the path (a relative path starts in {Path.cwd()}).")
+    class_dirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not class_dirs:
+        raise ValueError(f"{folder} has no class sub-folders. Put the images of each class in a folder of "
+                         f"their own, named after the class: {folder}/<class name>/<image>.jpg")
+    images, skipped = {}, []
+    for class_dir in class_dirs:
+        files = sorted(p for p in class_dir.rglob("*") if p.is_file()
+                       and not any(part.startswith(".") for part in p.relative_to(class_dir).parts))
+        images[class_dir.name] = []
+        for path in files:
+            if is_readable_image(path):
+                images[class_dir.name].append(path)
+            else:
+                skipped.append(path)
+        if not images[class_dir.name]:
+            raise ValueError(f"The class folder {class_dir} holds no readable images. Add some "
+                             f"({', '.join(IMG_EXTENSIONS[:4])}, ...) or delete the folder.")
+    if skipped:
+        names = ", ".join(map(str, skipped[:10])) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else "")
+        warnings.warn(f"Skipped {len(skipped)} file(s) that are not readable images: {names}. "
+                      "Delete or replace them to silence this warning.", stacklevel=3)
+    return images
+
+
+class ImageFiles(ImageFolder):
+    """torchvision's ImageFolder, limited to the files `find_images` accepted.
+
+    `find_classes` is overridden so that hidden folders (.ipynb_checkpoints) never become classes.
+    """
+
+    def __init__(self, root: Path, images: dict[str, list[Path]], transform: Any) -> None:
+        self.class_names = sorted(images)
+        accepted = {path for paths in images.values() for path in paths}
+        super().__init__(str(root), transform=transform, is_valid_file=lambda name: Path(name) in accepted)
+
+    def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
+        return self.class_names, {name: i for i, name in enumerate(self.class_names)}
+
+
+class FolderBatches(DataLoader):
+    """A DataLoader of (images, labels) that also knows its class names and preprocessing."""
+
+    def __init__(self, dataset: Any, classes: Sequence[str], image_size: tuple[int, int],
+                 mean: Sequence[float], std: Sequence[float], **loader_args: Any) -> None:
+        super().__init__(dataset, **loader_args)
+        self.classes = list(classes)
+        self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
+        self.image_size, self.mean, self.std = image_size, tuple(mean), tuple(std)
+
+    @property
+    def num_examples(self) -> int:
+        return len(self.dataset)
+
+    def __repr__(self) -> str:
+        return (f"FolderBatches({self.num_examples} images of {len(self.classes)} classes, "
+                f"{len(self)} batches of {self.batch_size}, images {self.image_size[0]}x{self.image_size[1]})")
+
+
+def eval_transform(size: tuple[int, int], mean: Sequence[float], std: Sequence[float]) -> T.Compose:
+    """What test images (and images to predict) go through: resize, centre crop, normalize."""
+    return T.Compose([T.Resize(max(size)), T.CenterCrop(size), T.ToTensor(), T.Normalize(mean, std)])
+
+
+def split_images(images: dict[str, list[Path]], test_fraction: float, seed: int) -> tuple[dict, dict]:
+    """Split every class into train and test files, at random but always the same way for a seed."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
+    generator, train, test = random.Random(seed), {}, {}
+    for name, paths in images.items():
+        if len(paths) < 2:
+            raise ValueError(f"Class {name!r} has {len(paths)} image; it needs at least 2 to give one to the test set.")
+        paths = paths.copy()
+        generator.shuffle(paths)
+        n_test = min(max(round(len(paths) * test_fraction), 1), len(paths) - 1)
+        test[name], train[name] = paths[:n_test], paths[n_test:]
+    return train, test
+
+
+def load_folder(
+    root: StrPath,
+    batch_size: int,
+    resize: int | Sequence[int] | None = None,
+    *,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    train_size: int | None = None,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+    crop_scale: tuple[float, float] = (0.25, 1.0),
+    num_workers: int | None = None,
+) -> tuple[FolderBatches, FolderBatches]:
+    """Train and test mini-batches from an image folder (layouts: see the module docstring).
+
+    Images are read as RGB. Training images get a random resized crop (covering
+    `crop_scale` of the image) and a random horizontal flip; test images are
+    resized and centre-cropped; both end `resize` pixels square (default 224)
+    and are normalized with `mean` and `std` (ImageNet's by default). Without
+    train/ and test/ folders, `test_fraction` of each class goes to the test set.
+    """
+    root, size = Path(root).expanduser(), _check_size(DEFAULT_SIZE if resize is None else resize)
+    train_tf = T.Compose([T.RandomResizedCrop(size, scale=crop_scale), T.RandomHorizontalFlip(),
+                          T.ToTensor(), T.Normalize(mean, std)])
+    test_tf = eval_transform(size, mean, std)
+    if (root / "train").is_dir():
+        test_dir = next((root / name for name in ("test", "val") if (root / name).is_dir()), None)
+        if test_dir is None:
+            raise ValueError(f"{root} has a train/ folder but no test/ or val/ folder. Add one with the same class "
+                             f"sub-folders, or move the class folders up into {root} to have a test set split off.")
+        train_images, test_images = find_images(root / "train"), find_images(test_dir)
+        if set(train_images) != set(test_images):
+            raise ValueError(
+                f"{root / 'train'} and {test_dir} have different class folders (only in train: "
+                f"{sorted(set(train_images) - set(test_images))}, only in {test_dir.name}: "
+                f"{sorted(set(test_images) - set(train_images))}). Every class needs images in both.")
+        train_set, test_set = ImageFiles(root / "train", train_images, train_tf), ImageFiles(test_dir, test_images, test_tf)
+    else:
+        train_images, test_images = split_images(find_images(root), test_fraction, seed)
+        train_set, test_set = ImageFiles(root, train_images, train_tf), ImageFiles(root, test_images, test_tf)
+    if train_size is not None:
+        if not isinstance(train_size, int) or train_size <= 0:
+            raise ValueError(f"train_size must be a positive int or None, got {train_size!r}")
+        keep = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))[:train_size]
+        train_set = Subset(train_set, keep.tolist())
+    if num_workers is None:  # decoding images in parallel pays off when a GPU waits for them
+        num_workers = min(4, os.cpu_count() or 1) if torch.cuda.is_available() else 0
+    loader_args = dict(batch_size=batch_size, num_workers=num_workers, pin_memory=torch.cuda.is_available(),
+                       persistent_workers=num_workers > 0)
+    classes = sorted(train_images)
+    return (FolderBatches(train_set, classes, size, mean, std, shuffle=True, **loader_args),
+            FolderBatches(test_set, classes, size, mean, std, shuffle=False, **loader_args))
+
+
+def save_class_mapping(batches: StrPathBatches, checkpoint: StrPath) -> Path:
+    """Save the class names and preprocessing of `batches` as JSON next to `checkpoint`.
+
+    ``model.pt`` gets ``model.classes.json``; the path of the JSON file is returned.
+    """
+    path = Path(checkpoint).with_suffix(".classes.json")
+    mapping = {"classes": batches.classes, "class_to_idx": batches.class_to_idx,
+               "image_size": list(batches.image_size), "mean": list(batches.mean), "std": list(batches.std)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(mapping, indent=2) + "\n")
+    return path
+
+
+def load_class_mapping(path: StrPath) -> dict[str, Any]:
+    """Read a class mapping written by `save_class_mapping`."""
+    mapping = json.loads(Path(path).read_text())
+    missing = {"classes", "image_size", "mean", "std"} - set(mapping)
+    if missing:
+        raise ValueError(f"{path} is not a class mapping written by save_class_mapping (missing {sorted(missing)}).")
+    return mapping
+
+
+def open_rgb(path: Path) -> Image.Image:
+    """The image in `path` as RGB, with the file closed again."""
+    with Image.open(path) as image:
+        return image.convert("RGB")
+
+
+class Prediction(NamedTuple):
+    path: Path
+    label: str
+    probability: float
+
+
+@torch.no_grad()
+def predict(
+    net_or_checkpoint: nn.Module | StrPath,
+    class_mapping: dict[str, Any] | StrPath,
+    image_paths: StrPath | Sequence[StrPath],
+    *,
+    net: nn.Module | None = None,
+    batch_size: int = 64,
+) -> list[Prediction]:
+    """Label image files: the most likely class of each, with its probability.
+
+    `net_or_checkpoint` is a trained network, or the path of a checkpoint written by
+    ``train(..., checkpoint=PATH)``; a checkpoint holds weights only, so then pass the
+    network they belong to as `net`. `class_mapping` is the JSON file written by
+    `save_class_mapping` (or its contents), which also gives the preprocessing.
+    """
+    if isinstance(net_or_checkpoint, nn.Module):
+        net = net_or_checkpoint
+    elif net is None:
+        raise TypeError("A checkpoint holds weights only: pass the network they belong to as well, "
+                        "e.g. predict(checkpoint, mapping, files, net=MyNet(num_classes=...)).")
+    else:
+        net.load_state_dict(load_checkpoint(net_or_checkpoint, net)["model"])
+    mapping = class_mapping if isinstance(class_mapping, dict) else load_class_mapping(class_mapping)
+    transform = eval_transform(tuple(mapping["image_size"]), mapping["mean"], mapping["std"])
+    paths = [Path(image_paths)] if isinstance(image_paths, (str, os.PathLike)) else [Path(p) for p in image_paths]
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"There is no image file {path}.")
+        if not is_readable_image(path):
+            raise ValueError(f"{path} is not an image PIL can read (extensions: {', '.join(IMG_EXTENSIONS)}).")
+    device = next(net.parameters()).device
+    was_training = net.training
+    net.eval()
+    predictions = []
+    try:
+        for start in range(0, len(paths), batch_size):
+            chunk = paths[start:start + batch_size]
+            images = torch.stack([transform(open_rgb(path)) for path in chunk])
+            probabilities = main_output(net(images.to(device))).softmax(dim=1).cpu()
+            best, index = probabilities.max(dim=1)
+            predictions += [Prediction(path, mapping["classes"][i], p) for path, i, p in zip(chunk, index.tolist(), best.tolist())]
+    finally:
+        net.train(was_training)
+    return predictions
