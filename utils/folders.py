@@ -187,7 +187,7 @@ def load_folder(
             FolderBatches(test_set, classes, size, mean, std, shuffle=False, **loader_args))
 
 
-def save_class_mapping(batches: StrPathBatches, checkpoint: StrPath) -> Path:
+def save_class_mapping(batches: FolderBatches, checkpoint: StrPath) -> Path:
     """Save the class names and preprocessing of `batches` as JSON next to `checkpoint`.
 
     ``model.pt`` gets ``model.classes.json``; the path of the JSON file is returned.

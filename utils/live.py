@@ -79,11 +79,12 @@ class LivePlot:
         ax = self.axes
         ax.clear()
         for (name, (xs, ys)), style in zip(curves.items(), ("-", "--", "-.", ":")):
-            ax.plot(xs, ys, style, label=name)
-        ax.set_xlim(0, self.num_epochs)
+            # Small markers, so that a curve with a single point (a one-epoch run) still shows.
+            ax.plot(xs, ys, style, marker="o", markersize=3, label=name)
+        ax.set_xlim(0, self.num_epochs * 1.03)  # room for the markers of the last epoch
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-        ax.legend(loc="center right")
+        ax.legend(loc="best")
         if self.title:
             ax.set_title(self.title)
         if self.path is not None:

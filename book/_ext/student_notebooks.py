@@ -40,6 +40,7 @@ def student_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 continue
         else:
             cell.outputs, cell.execution_count = [], None
+            cell.metadata.pop("execution", None)  # timestamps of our run: noise in a student's copy
         cells.append(cell)
     student.cells = cells
     student.metadata.pop("jupytext", None)  # a standalone notebook, not one half of a pair
