@@ -84,7 +84,7 @@ sync:
 	$(PY) book/_ext/student_notebooks.py
 
 bench: setup
-	$(PY) benchmarks/bench_load_data.py
+	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/bench_load_data.py
 
 clean:
 	rm -rf _build
