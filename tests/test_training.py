@@ -236,3 +236,19 @@ def test_history_records_what_the_model_costs(toy_data):
     assert history.parameters == 64 * 32 + 32 + 32 * 4 + 4
     assert history.macs_per_example == 64 * 32 + 32 * 4
     assert history.activation_bytes_per_example > 0 and history.peak_memory_bytes is None
+
+
+def test_channels_last_stores_the_weights_in_that_layout_and_learns_the_same(toy_data):
+    train_iter, test_iter = toy_data
+    histories, nets = {}, {}
+    for channels_last in (False, True):
+        set_seed(0)
+        nets[channels_last] = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1),
+                                            nn.ReLU(), nn.Conv2d(4, 1, 1), small_net())
+        histories[channels_last] = train(nets[channels_last], train_iter, test_iter, 2, 0.1, device="cpu",
+                                         channels_last=channels_last, plot=False)
+    conv_weight = nets[True][2].weight  # 4 in, 4 out: the two layouts differ
+    assert conv_weight.is_contiguous(memory_format=torch.channels_last) and not conv_weight.is_contiguous()
+    # Same arithmetic, another memory order: only rounding may differ.
+    assert histories[True].train_loss == pytest.approx(histories[False].train_loss, rel=1e-4)
+    assert histories[True].test_acc == histories[False].test_acc
