@@ -120,33 +120,32 @@ def _apt_install_dataset() -> bool:
     return True
 
 
-_cache: dict[tuple[Path, bool], tuple[Tensor, Tensor]] = {}
-
-
 def read_fashion_mnist(train: bool, root: str | os.PathLike | None = None) -> tuple[Tensor, Tensor]:
     """All images (N, 28, 28) uint8 and labels (N,) int64 of one split, on the CPU."""
-    raw = prepare_fashion_mnist(root)
-    key = (raw, train)
-    if key not in _cache:
-        from torchvision.datasets.mnist import read_image_file, read_label_file
+    return _read_split(prepare_fashion_mnist(root), train)
 
-        prefix = "train" if train else "t10k"
-        try:
-            images = read_image_file(str(raw / f"{prefix}-images-idx3-ubyte"))
-            labels = read_label_file(str(raw / f"{prefix}-labels-idx1-ubyte"))
-        except Exception as error:
-            raise DataUnavailableError(
-                f"The Fashion-MNIST files in {raw} are damaged ({error}). "
-                "Delete that folder and run again to unpack or download them afresh."
-            ) from None
-        _cache[key] = (images, labels.long())
-    return _cache[key]
+
+@functools.cache
+def _read_split(raw: Path, train: bool) -> tuple[Tensor, Tensor]:
+    """The files of one split in `raw`, read once per process."""
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
+    prefix = "train" if train else "t10k"
+    try:
+        images = read_image_file(str(raw / f"{prefix}-images-idx3-ubyte"))
+        labels = read_label_file(str(raw / f"{prefix}-labels-idx1-ubyte"))
+    except Exception as error:
+        raise DataUnavailableError(
+            f"The Fashion-MNIST files in {raw} are damaged ({error}). "
+            "Delete that folder and run again to unpack or download them afresh."
+        ) from None
+    return images, labels.long()
 
 
 @functools.cache
 def _pixel_statistics(raw: Path) -> tuple[float, float]:
     """Mean and std of the training pixels scaled to [0, 1]: one pass over 47M pixels, once per process."""
-    pixels = read_fashion_mnist(True, raw.parents[1])[0].float()
+    pixels = _read_split(raw, True)[0].float()
     return pixels.mean().item() / 255, pixels.std().item() / 255
 
 
@@ -259,10 +258,11 @@ def load_data(
         raise ValueError(f"train_size must be a positive int or None, got {train_size!r}")
     device = torch.device(device) if device is not None else try_gpu()
 
-    train_x, train_y = read_fashion_mnist(True, root)
-    test_x, test_y = read_fashion_mnist(False, root)
+    raw = prepare_fashion_mnist(root)
+    train_x, train_y = _read_split(raw, True)
+    test_x, test_y = _read_split(raw, False)
     # Statistics of the full training set, so that quick mode normalizes exactly like full mode.
-    mean, std = _pixel_statistics(prepare_fashion_mnist(root))
+    mean, std = _pixel_statistics(raw)
     picker = torch.Generator().manual_seed(0)  # fixed subsets: the same images in every run
     if train_size is not None and train_size < len(train_y):
         keep = torch.randperm(len(train_y), generator=picker)[:train_size]
