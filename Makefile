@@ -30,7 +30,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	touch $@
 
+# On Debian as root, Debian's package is installed first when missing (the library never runs apt-get).
 data: $(STAMP)
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get install -y -q dataset-fashion-mnist || { apt-get update -q && apt-get install -y -q dataset-fashion-mnist; } || true; \
+	fi
 	$(PY) -m utils
 
 # From the npm registry; without npm the book falls back to MathJax's CDN (see course_editions.py).

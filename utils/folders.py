@@ -5,9 +5,8 @@ Two layouts are understood::
     ROOT/train/<class>/*.jpg  and  ROOT/test/<class>/*.jpg  (or ROOT/val/...)
     ROOT/<class>/*.jpg         (a test set is split off here, with a fixed seed)
 
-`load_folder` returns two DataLoaders that also know the class names. After
-training, `save_class_mapping` writes the names, the image size and the
-normalization next to the checkpoint, and `predict` uses them to label new files.
+`load_folder` returns two DataLoaders that also know the class names; predict.py
+labels new images with a model trained on them.
 """
 from __future__ import annotations
 
@@ -17,22 +16,36 @@ import random
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, Union
+from typing import Any, Union
 
+import numpy as np
 import torch
 from PIL import Image
-from torch import nn
 from torch.utils.data import DataLoader, Subset
 from torchvision import transforms as T
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
-from .data import _check_size
-from .training import load_checkpoint, main_output
+from .common import image_size, positive_int
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 DEFAULT_SIZE = 224
 StrPath = Union[str, os.PathLike]
+
+
+def open_image(path: str | os.PathLike | Image.Image, channels: int = 3) -> Image.Image:
+    """The image as RGB (or grayscale "L" for `channels=1`), 16-bit files scaled down correctly."""
+    if isinstance(path, Image.Image):
+        image = path.copy()
+    else:
+        with Image.open(path) as opened:
+            image = opened.copy()  # decoded now, and the file is closed again
+    if image.mode.startswith("I"):
+        # 16-bit (and 32-bit integer) pixels: PIL's convert would clip them at 255, making them white.
+        pixels = np.asarray(image, dtype=np.float64)
+        full_scale = 65535 if pixels.max(initial=0) > 255 or "16" in image.mode else 255
+        image = Image.fromarray((pixels * (255 / full_scale)).round().clip(0, 255).astype(np.uint8), mode="L")
+    return image.convert("L" if channels == 1 else "RGB")
 
 
 def is_readable_image(path: Path) -> bool:
@@ -72,6 +85,9 @@ def find_images(folder: Path) -> dict[str, list[Path]]:
         if not images[class_dir.name]:
             raise ValueError(f"The class folder {class_dir} holds no readable images. Add some "
                              f"({', '.join(IMG_EXTENSIONS[:4])}, ...) or delete the folder.")
+    if len(images) < 2:
+        raise ValueError(f"{folder} has one class folder ({class_dirs[0].name}); a classifier needs at least two. "
+                         f"Add a folder of images for each other class: {folder}/<class name>/<image>.jpg")
     if skipped:
         names = ", ".join(map(str, skipped[:10])) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else "")
         warnings.warn(f"Skipped {len(skipped)} file(s) that are not readable images: {names}. "
@@ -88,7 +104,8 @@ class ImageFiles(ImageFolder):
     def __init__(self, root: Path, images: dict[str, list[Path]], transform: Any) -> None:
         self.class_names = sorted(images)
         accepted = {path for paths in images.values() for path in paths}
-        super().__init__(str(root), transform=transform, is_valid_file=lambda name: Path(name) in accepted)
+        super().__init__(str(root), transform=transform, loader=open_image,
+                         is_valid_file=lambda name: Path(name) in accepted)
 
     def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
         return self.class_names, {name: i for i, name in enumerate(self.class_names)}
@@ -98,8 +115,9 @@ class FolderBatches(DataLoader):
     """A DataLoader of (images, labels) that also knows its class names and preprocessing."""
 
     def __init__(self, dataset: Any, classes: Sequence[str], image_size: tuple[int, int],
-                 mean: Sequence[float], std: Sequence[float], **loader_args: Any) -> None:
+                 mean: Sequence[float], std: Sequence[float], split: str, **loader_args: Any) -> None:
         super().__init__(dataset, **loader_args)
+        self.split = split
         self.classes = list(classes)
         self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
         self.image_size, self.mean, self.std = image_size, tuple(mean), tuple(std)
@@ -109,7 +127,7 @@ class FolderBatches(DataLoader):
         return len(self.dataset)
 
     def __repr__(self) -> str:
-        return (f"FolderBatches({self.num_examples} images of {len(self.classes)} classes, "
+        return (f"FolderBatches({self.split}: {self.num_examples} images of {len(self.classes)} classes, "
                 f"{len(self)} batches of {self.batch_size}, images {self.image_size[0]}x{self.image_size[1]})")
 
 
@@ -154,7 +172,8 @@ def load_folder(
     and are normalized with `mean` and `std` (ImageNet's by default). Without
     train/ and test/ folders, `test_fraction` of each class goes to the test set.
     """
-    root, size = Path(root).expanduser(), _check_size(DEFAULT_SIZE if resize is None else resize)
+    batch_size = positive_int(batch_size, "batch_size")
+    root, size = Path(root).expanduser(), image_size(DEFAULT_SIZE if resize is None else resize)
     train_tf = T.Compose([T.RandomResizedCrop(size, scale=crop_scale), T.RandomHorizontalFlip(),
                           T.ToTensor(), T.Normalize(mean, std)])
     test_tf = eval_transform(size, mean, std)
@@ -174,8 +193,7 @@ def load_folder(
         train_images, test_images = split_images(find_images(root), test_fraction, seed)
         train_set, test_set = ImageFiles(root, train_images, train_tf), ImageFiles(root, test_images, test_tf)
     if train_size is not None:
-        if not isinstance(train_size, int) or train_size <= 0:
-            raise ValueError(f"train_size must be a positive int or None, got {train_size!r}")
+        train_size = positive_int(train_size, "train_size")
         keep = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))[:train_size]
         train_set = Subset(train_set, keep.tolist())
     if num_workers is None:  # decoding images in parallel pays off when a GPU waits for them
@@ -183,86 +201,5 @@ def load_folder(
     loader_args = dict(batch_size=batch_size, num_workers=num_workers, pin_memory=torch.cuda.is_available(),
                        persistent_workers=num_workers > 0)
     classes = sorted(train_images)
-    return (FolderBatches(train_set, classes, size, mean, std, shuffle=True, **loader_args),
-            FolderBatches(test_set, classes, size, mean, std, shuffle=False, **loader_args))
-
-
-def save_class_mapping(batches: FolderBatches, checkpoint: StrPath) -> Path:
-    """Save the class names and preprocessing of `batches` as JSON next to `checkpoint`.
-
-    ``model.pt`` gets ``model.classes.json``; the path of the JSON file is returned.
-    """
-    path = Path(checkpoint).with_suffix(".classes.json")
-    mapping = {"classes": batches.classes, "class_to_idx": batches.class_to_idx,
-               "image_size": list(batches.image_size), "mean": list(batches.mean), "std": list(batches.std)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(mapping, indent=2) + "\n")
-    return path
-
-
-def load_class_mapping(path: StrPath) -> dict[str, Any]:
-    """Read a class mapping written by `save_class_mapping`."""
-    mapping = json.loads(Path(path).read_text())
-    missing = {"classes", "image_size", "mean", "std"} - set(mapping)
-    if missing:
-        raise ValueError(f"{path} is not a class mapping written by save_class_mapping (missing {sorted(missing)}).")
-    return mapping
-
-
-def open_rgb(path: Path) -> Image.Image:
-    """The image in `path` as RGB, with the file closed again."""
-    with Image.open(path) as image:
-        return image.convert("RGB")
-
-
-class Prediction(NamedTuple):
-    path: Path
-    label: str
-    probability: float
-
-
-@torch.no_grad()
-def predict(
-    net_or_checkpoint: nn.Module | StrPath,
-    class_mapping: dict[str, Any] | StrPath,
-    image_paths: StrPath | Sequence[StrPath],
-    *,
-    net: nn.Module | None = None,
-    batch_size: int = 64,
-) -> list[Prediction]:
-    """Label image files: the most likely class of each, with its probability.
-
-    `net_or_checkpoint` is a trained network, or the path of a checkpoint written by
-    ``train(..., checkpoint=PATH)``; a checkpoint holds weights only, so then pass the
-    network they belong to as `net`. `class_mapping` is the JSON file written by
-    `save_class_mapping` (or its contents), which also gives the preprocessing.
-    """
-    if isinstance(net_or_checkpoint, nn.Module):
-        net = net_or_checkpoint
-    elif net is None:
-        raise TypeError("A checkpoint holds weights only: pass the network they belong to as well, "
-                        "e.g. predict(checkpoint, mapping, files, net=MyNet(num_classes=...)).")
-    else:
-        net.load_state_dict(load_checkpoint(net_or_checkpoint, net)["model"])
-    mapping = class_mapping if isinstance(class_mapping, dict) else load_class_mapping(class_mapping)
-    transform = eval_transform(tuple(mapping["image_size"]), mapping["mean"], mapping["std"])
-    paths = [Path(image_paths)] if isinstance(image_paths, (str, os.PathLike)) else [Path(p) for p in image_paths]
-    for path in paths:
-        if not path.is_file():
-            raise FileNotFoundError(f"There is no image file {path}.")
-        if not is_readable_image(path):
-            raise ValueError(f"{path} is not an image PIL can read (extensions: {', '.join(IMG_EXTENSIONS)}).")
-    device = next(net.parameters()).device
-    was_training = net.training
-    net.eval()
-    predictions = []
-    try:
-        for start in range(0, len(paths), batch_size):
-            chunk = paths[start:start + batch_size]
-            images = torch.stack([transform(open_rgb(path)) for path in chunk])
-            probabilities = main_output(net(images.to(device))).softmax(dim=1).cpu()
-            best, index = probabilities.max(dim=1)
-            predictions += [Prediction(path, mapping["classes"][i], p) for path, i, p in zip(chunk, index.tolist(), best.tolist())]
-    finally:
-        net.train(was_training)
-    return predictions
+    return (FolderBatches(train_set, classes, size, mean, std, "train", shuffle=True, **loader_args),
+            FolderBatches(test_set, classes, size, mean, std, "test", shuffle=False, **loader_args))

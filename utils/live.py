@@ -62,21 +62,35 @@ class ProgressBar:
 
 
 class LivePlot:
-    """Curves of training loss, training accuracy and test accuracy against epochs."""
+    """Curves of training loss, training accuracy and validation accuracy against epochs.
 
-    def __init__(self, num_epochs: int, path: str | os.PathLike | None = None, title: str | None = None) -> None:
+    `add` records points; `update` redraws. With ``enabled=False`` both do nothing.
+    """
+
+    def __init__(self, num_epochs: int, path: str | os.PathLike | None = None, title: str | None = None,
+                 enabled: bool = True) -> None:
         from matplotlib.figure import Figure
 
-        self.num_epochs, self.title = num_epochs, title
+        self.num_epochs, self.title, self.enabled = num_epochs, title, enabled
+        self.curves: dict[str, tuple[list[float], list[float]]] = {}
         self.jupyter = in_jupyter()
         self.path = path if path is not None or self.jupyter else "training_curves.png"
         self.figure = Figure(figsize=(5.5, 3.5), layout="constrained")
         self.axes = self.figure.add_subplot()
         self.handle: Any = None
 
-    def update(self, curves: dict[str, tuple[list[float], list[float]]]) -> None:
-        """Redraw with `curves`: a name mapped to its x (epochs) and y values."""
-        ax = self.axes
+    def add(self, x: float, **values: float) -> None:
+        """Record one point of each named curve at `x` epochs, e.g. add(1.5, train_loss=0.4)."""
+        for name, value in values.items():
+            xs, ys = self.curves.setdefault(name.replace("_", " "), ([], []))
+            xs.append(x)
+            ys.append(value)
+
+    def update(self) -> None:
+        """Redraw every curve."""
+        if not self.enabled:
+            return
+        curves, ax = self.curves, self.axes
         ax.clear()
         for (name, (xs, ys)), style in zip(curves.items(), ("-", "--", "-.", ":")):
             # Small markers, so that a curve with a single point (a one-epoch run) still shows.

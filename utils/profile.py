@@ -7,12 +7,13 @@ import torch
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .common import eval_mode
+from .runtime import model_device
+
 
 def _one_example(net: nn.Module, input_size: Sequence[int]) -> Tensor:
     """A float32 batch of one, on the device of `net` (the meta device works too: no memory used)."""
-    param = next(net.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
-    return torch.zeros(1, *input_size, device=device)
+    return torch.zeros(1, *input_size, device=model_device(net))
 
 
 def count_macs(net: nn.Module, input_size: Sequence[int]) -> int:
@@ -21,13 +22,9 @@ def count_macs(net: nn.Module, input_size: Sequence[int]) -> int:
     Counts convolutions and matrix products (bias additions, activations and pooling are
     not counted), as torch's FlopCounterMode does: one MAC is two of its flops.
     """
-    was_training = net.training
-    net.eval()  # a forward pass in training mode would update batch-norm running statistics
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            net(_one_example(net, input_size))
-    finally:
-        net.train(was_training)
+    # Eval mode: a forward pass in training mode would update batch-norm running statistics.
+    with eval_mode(net), torch.no_grad(), FlopCounterMode(display=False) as counter:
+        net(_one_example(net, input_size))
     return counter.get_total_flops() // 2
 
 
@@ -49,13 +46,10 @@ def activation_bytes(net: nn.Module, input_size: Sequence[int]) -> int:
     # Only leaves: a container's output is its last child's output and would be counted twice.
     leaves = [m for m in net.modules() if next(m.children(), None) is None]
     handles = [m.register_forward_hook(add_output) for m in leaves]
-    was_training = net.training
-    net.eval()
     try:
-        with torch.no_grad():
+        with eval_mode(net), torch.no_grad():
             net(_one_example(net, input_size))
     finally:
-        net.train(was_training)
         for handle in handles:
             handle.remove()
     return total

@@ -1,9 +1,12 @@
-"""Results files: each chapter saves its runs so that the comparison chapter can read them."""
+"""Results files: each chapter saves its runs so that the comparison chapter can read them.
+
+The book's own full runs ship with the package in utils/book_results/, so the comparison
+chapter works anywhere (Colab included); your runs go to results_dir().
+"""
 from __future__ import annotations
 
 import json
 import os
-import platform
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -11,61 +14,79 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
+from .common import atomic_write
+from .profile import activation_bytes, count_macs
 from .runtime import describe_device, is_quick, try_gpu
 from .training import History
 
 RESULTS_ENV_VAR = "CNN_COURSE_RESULTS"
-EXECUTIONS_FILE = "executions.json"  # wall time of each chapter's full run, per device
+BOOK_RESULTS = Path(__file__).resolve().parent / "book_results"
+EXECUTIONS_FILE = "executions.json"  # wall time of each chapter's full run, per device (not a run record)
 
 
 def results_dir() -> Path:
-    """Where results go: $CNN_COURSE_RESULTS, else a temporary folder in quick mode (so tests
-    never overwrite real results), else the repository's results/ (or ./results outside it)."""
+    """Where save_results writes: $CNN_COURSE_RESULTS; else a temporary folder in quick mode (tests
+    never overwrite real results); else the book's results in a clone of the course repository
+    (`make execute` refreshes them); else ./cnn-course-results."""
     if os.environ.get(RESULTS_ENV_VAR):
         return Path(os.environ[RESULTS_ENV_VAR])
     if is_quick():
         return Path(tempfile.gettempdir()) / "cnn-course-quick-results"
-    repo = Path(__file__).resolve().parents[1]
-    return repo / "results" if (repo / "_toc.yml").exists() else Path.cwd() / "results"
+    in_repository = (BOOK_RESULTS.parents[1] / "_toc.yml").exists()
+    return BOOK_RESULTS if in_repository else Path.cwd() / "cnn-course-results"
 
 
-def save_results(name: str, history: History, **settings: Any) -> Path:
-    """Save a run's history and settings (device, resolution, epochs, ...) as results/<name>.json."""
+def model_costs(net: nn.Module, image_shape: list[int]) -> dict[str, int]:
+    """Parameters, multiply-accumulates and activation bytes of one example: measured once, here."""
+    return {"parameters": sum(p.numel() for p in net.parameters()),
+            "macs_per_example": count_macs(net, image_shape),
+            "activation_bytes_per_example": activation_bytes(net, image_shape)}
+
+
+def save_results(name: str, history: History, net: nn.Module, *, test_acc: float, **settings: Any) -> Path:
+    """Save a run (its history, the model's costs, the final test accuracy and your settings)
+    as results_dir()/<name>.json, and return that path."""
     record = {
-        "name": name,
-        "quick_mode": is_quick(),
+        "name": name, "quick_mode": is_quick(),
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "torch": torch.__version__,
-        "machine": platform.machine(),
-        "settings": settings,
-        "history": history.to_dict(),
+        "torch": torch.__version__, "device": history.device, "test_acc": test_acc,
+        "costs": model_costs(net, history.image_shape), "settings": settings, "history": history.to_dict(),
     }
-    folder = results_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.json"
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(partial, path)
-    return path
+    text = json.dumps(record, indent=2) + "\n"
+    return atomic_write(results_dir() / f"{name}.json", lambda file: file.write(text.encode()))
+
+
+def _read_runs(folder: Path, source: str) -> dict[str, dict[str, Any]]:
+    runs = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        if path.name != EXECUTIONS_FILE:
+            runs[path.stem] = {**json.loads(path.read_text()), "source": source}
+    return runs
 
 
 def load_results() -> dict[str, dict[str, Any]]:
-    """Every saved run in results_dir(), by name."""
-    folder = results_dir()
-    return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))
-            if path.name != EXECUTIONS_FILE}
+    """The book's stored runs (``record["source"] == "book"``) and your own (``"yours"``), by name.
+
+    A run of yours with the same name as one of the book's is listed as "<name> (yours)".
+    """
+    runs = _read_runs(BOOK_RESULTS, "book")
+    if results_dir().resolve() != BOOK_RESULTS:
+        for name, record in _read_runs(results_dir(), "yours").items():
+            runs[f"{name} (yours)" if name in runs else name] = record
+    return runs
 
 
 def record_execution(chapter: str, seconds: float) -> None:
-    """Keep the latest full-run wall time per chapter and device in results/executions.json."""
+    """Keep the latest full-run wall time per chapter and device in executions.json.
+
+    Used by the notebook-execution tool only (it moves out of the package with it).
+    """
     path = results_dir() / EXECUTIONS_FILE
     records = json.loads(path.read_text()) if path.exists() else {}
     device = describe_device(try_gpu())
     kind = "gpu" if device.startswith("cuda") else "cpu"
-    records.setdefault(chapter, {})[kind] = {
-        "device": device, "seconds": round(seconds), "date": time.strftime("%Y-%m-%d"),
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
-
+    records.setdefault(chapter, {})[kind] = {"device": device, "seconds": round(seconds), "date": time.strftime("%Y-%m-%d")}
+    text = json.dumps(records, indent=2, sort_keys=True) + "\n"
+    atomic_write(path, lambda file: file.write(text.encode()))

@@ -18,9 +18,20 @@ def note_once(message: str) -> None:
         print(message)
 
 
+QUICK_ON, QUICK_OFF = ("1", "yes", "on", "true"), ("", "0", "no", "off", "false")
+
+
 def is_quick() -> bool:
-    """True when CNN_COURSE_QUICK=1: tests shrink data and epochs, notebooks stay the same."""
-    return os.environ.get(QUICK_ENV_VAR, "") not in ("", "0", "false", "False")
+    """True when CNN_COURSE_QUICK is 1, yes, on or true: tests shrink data and epochs.
+
+    Unset, empty, 0, no, off and false mean off; anything else is an error, so that a typo
+    never silently picks a mode.
+    """
+    value = os.environ.get(QUICK_ENV_VAR, "").strip().lower()
+    if value in QUICK_ON or value in QUICK_OFF:
+        return value in QUICK_ON
+    raise ValueError(f"{QUICK_ENV_VAR}={os.environ[QUICK_ENV_VAR]!r} is not understood. Use one of "
+                     f"{', '.join(QUICK_ON)} (quick mode) or {', '.join(QUICK_OFF[1:])} or unset (full mode).")
 
 
 def try_gpu(index: int = 0) -> torch.device:
@@ -32,6 +43,17 @@ def try_gpu(index: int = 0) -> torch.device:
         "on Colab choose Runtime > Change runtime type > GPU for the full-size runs."
     )
     return torch.device("cpu")
+
+
+def pick_device(device: torch.device | str | None) -> torch.device:
+    """The device a call runs on: `device` if given, else the GPU when there is one."""
+    return torch.device(device) if device is not None else try_gpu()
+
+
+def model_device(net: torch.nn.Module) -> torch.device:
+    """Where the parameters of `net` are (the CPU for a model without any)."""
+    param = next(net.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
 
 
 def describe_device(device: torch.device | str) -> str:

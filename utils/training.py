@@ -1,11 +1,11 @@
-"""The training loop shared by every chapter, with evaluation and checkpoints."""
+"""The training loop shared by every chapter, and the small named pieces it calls."""
 from __future__ import annotations
 
-import contextlib
+import copy
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +13,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .checkpoint import CheckpointError, check_settings, check_writable, load_checkpoint, save_checkpoint
+from .common import eval_mode, main_output
 from .live import LivePlot, ProgressBar
-from .profile import activation_bytes, count_macs
-from .runtime import describe_device, is_quick, note_once, try_gpu
+from .runtime import describe_device, is_quick, model_device, note_once, pick_device
 
 QUICK_MAX_EPOCHS, QUICK_MAX_BATCHES = 2, 8
-OPTIMIZERS = ("sgd", "adam", "adamw")
+OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 LossFn = Callable[[Any, Tensor], Tensor]
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file cannot be used to resume this training run."""
+__all__ = ["CheckpointError", "History", "cross_entropy", "evaluate_accuracy", "train"]
 
 
 @dataclass
@@ -32,75 +30,71 @@ class History:
 
     train_loss: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
-    test_acc: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
     examples_per_sec: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     device: str = ""
-    # What the model costs, measured at the start of the run (for the comparison chapter).
     image_shape: list[int] = field(default_factory=list)
-    parameters: int = 0
-    macs_per_example: int = 0
-    activation_bytes_per_example: int = 0
     peak_memory_bytes: int | None = None  # measured on CUDA only
 
     @property
     def epochs(self) -> int:
-        return len(self.test_acc)
+        return len(self.val_acc)
+
+    @property
+    def best_epoch(self) -> int:
+        """The epoch (counting from 1) with the highest validation accuracy; the first one on ties."""
+        return max(range(self.epochs), key=self.val_acc.__getitem__) + 1 if self.epochs else 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "best_epoch": self.best_epoch}
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> History:
+        return cls(**{f.name: record[f.name] for f in fields(cls) if f.name in record})
 
     def summary(self) -> str:
-        """The closing line: final loss and accuracies, mean speed, device."""
+        """The closing line: final loss and accuracies, best epoch, mean speed, device."""
         speed = sum(self.examples_per_sec) / max(len(self.examples_per_sec), 1)
-        return (
-            f"epochs {self.epochs}, loss {self.train_loss[-1]:.3f}, train acc {self.train_acc[-1]:.3f}, "
-            f"test acc {self.test_acc[-1]:.3f}, {speed:,.0f} examples/sec on {self.device}"
-        )
-
-
-def main_output(output: Tensor | tuple | list) -> Tensor:
-    """The logits a model predicts with: the first element when it returns a tuple."""
-    return output[0] if isinstance(output, (tuple, list)) else output
+        return (f"epochs {self.epochs}, loss {self.train_loss[-1]:.3f}, train acc {self.train_acc[-1]:.3f}, "
+                f"val acc {self.val_acc[-1]:.3f} (best {max(self.val_acc):.3f} at epoch {self.best_epoch}), "
+                f"{speed:,.0f} examples/sec on {self.device}")
 
 
 def cross_entropy(output: Tensor | tuple | list, labels: Tensor) -> Tensor:
-    """Default loss: cross-entropy on the main output."""
+    """Default loss: cross-entropy on the main output, averaged over the batch."""
     return F.cross_entropy(main_output(output), labels)
-
-
-def _model_device(net: nn.Module) -> torch.device:
-    param = next(net.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
 
 
 @torch.no_grad()
 def evaluate_accuracy(net: nn.Module, data_iter: Iterable, device: torch.device | str | None = None) -> float:
-    """Fraction of correctly classified examples, in eval mode (dropout off, batch-norm running stats).
-
-    The network's previous mode is restored afterwards.
-    """
-    device = torch.device(device) if device is not None else _model_device(net)
-    was_training = net.training
-    net.eval()
+    """Fraction of correctly classified examples, in eval mode; the network's mode is restored after."""
+    device = torch.device(device) if device is not None else model_device(net)
     correct = total = 0
-    try:
+    with eval_mode(net):
         for images, labels in data_iter:
-            images, labels = images.to(device), labels.to(device)
-            correct += (main_output(net(images)).argmax(dim=1) == labels).sum().item()
+            correct += (main_output(net(images.to(device))).argmax(dim=1) == labels.to(device)).sum().item()
             total += labels.numel()
-    finally:
-        net.train(was_training)
-    return correct / max(total, 1)
+    if total == 0:
+        raise ValueError("There was nothing to evaluate: the data is empty, or an iterator that was already used up "
+                         "(a generator runs once; pass the batches load_data returned, which can be reused).")
+    return correct / total
+
+
+def first_batch(data_iter: Iterable, name: str) -> tuple[Tensor, Tensor]:
+    """The first (images, labels) batch, or an error naming the empty iterable."""
+    batch = next(iter(data_iter), None)
+    if batch is None:
+        raise ValueError(f"{name} yields no batches: it is empty, or an iterator already used up. Check the data "
+                         "(for an image folder: its images), or pass the batches load_data returned.")
+    return batch
 
 
 def check_input_size(net: nn.Module, images: Tensor) -> None:
-    """Run one small batch through `net` and turn a shape failure into advice on `resize`."""
-    was_training = net.training
-    net.eval()
+    """Run two images through `net` (initializing lazy layers) and turn a shape failure into advice."""
     try:
-        with torch.no_grad():
-            net(images[:2])
+        with torch.no_grad(), eval_mode(net):
+            net(images[:2].to(model_device(net)))
     except RuntimeError as error:
         message = str(error)
         if "too small" in message or "size can't be greater" in message or "non-positive" in message:
@@ -108,213 +102,190 @@ def check_input_size(net: nn.Module, images: Tensor) -> None:
             raise ValueError(
                 f"Images of {height}x{width} pixels are too small for this network: its convolutions and "
                 f"pooling shrink them to nothing ({message.splitlines()[0]}). Load the data with a larger "
-                "resize, e.g. load_data(batch_size, resize=224) for networks designed for ImageNet."
-            ) from None
+                "resize, e.g. load_data(batch_size, resize=224) for networks designed for ImageNet.") from None
         raise
-    finally:
-        net.train(was_training)
 
 
-def _make_optimizer(
-    optimizer: str | torch.optim.Optimizer, net: nn.Module, lr: float, momentum: float, weight_decay: float
-) -> torch.optim.Optimizer:
+def check_arguments(num_epochs: int, lr: float, lr_schedule: str | None, loss_fn: Any) -> None:
+    if not isinstance(num_epochs, int) or num_epochs <= 0:
+        raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+    if lr_schedule not in (None, "cosine"):
+        raise ValueError(f"Unknown lr_schedule {lr_schedule!r}. Use None or 'cosine'.")
+    if isinstance(loss_fn, type):
+        raise TypeError(f"loss_fn is the class {loss_fn.__name__}; pass an instance, loss_fn={loss_fn.__name__}(), "
+                        "or a function of (output, labels).")
+
+
+def make_optimizer(optimizer: str | torch.optim.Optimizer, net: nn.Module, lr: float, momentum: float,
+                   weight_decay: float) -> torch.optim.Optimizer:
+    """A named optimizer for `net`, or the instance given, checked to fit `net` and `lr`.
+
+    An instance keeps its own settings; a different `lr` is refused rather than ignored, so
+    the call never claims a learning rate the run does not use.
+    """
     if isinstance(optimizer, torch.optim.Optimizer):
+        ours = {id(p) for p in net.parameters()}
+        theirs = [p for group in optimizer.param_groups for p in group["params"]]
+        if not theirs or any(id(p) not in ours for p in theirs):
+            raise ValueError("The optimizer was built for another model's parameters, so training would change "
+                             "nothing in this one. Build it from this network: torch.optim.SGD(net.parameters(), ...).")
+        if optimizer.param_groups[0]["lr"] != lr:
+            raise ValueError(f"lr={lr} but the optimizer passed has lr={optimizer.param_groups[0]['lr']}. "
+                             "An optimizer instance keeps its own settings: pass the same lr to train.")
         return optimizer
     name = str(optimizer).lower()
-    if name == "sgd":
-        return torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    if name == "adam":
-        return torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
-    raise ValueError(f"Unknown optimizer {optimizer!r}. Use one of {', '.join(OPTIMIZERS)} or a torch.optim instance.")
+    if name not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {optimizer!r}. Use one of {', '.join(OPTIMIZERS)} or a torch.optim instance.")
+    extra = {"momentum": momentum} if name == "sgd" else {}
+    return OPTIMIZERS[name](net.parameters(), lr=lr, weight_decay=weight_decay, **extra)
 
 
-def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """Write `state` atomically: a crash mid-write leaves the previous checkpoint intact."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as file:
-        torch.save(state, file)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(partial, path)
+def quick_caps(num_epochs: int, num_batches: int) -> tuple[int, int]:
+    """In quick mode (CNN_COURSE_QUICK=1) at most a few epochs of a few batches."""
+    if not is_quick():
+        return num_epochs, num_batches
+    note_once(f"Quick mode (CNN_COURSE_QUICK=1): at most {QUICK_MAX_EPOCHS} epochs of {QUICK_MAX_BATCHES} batches.")
+    return min(num_epochs, QUICK_MAX_EPOCHS), min(num_batches, QUICK_MAX_BATCHES)
 
 
-def load_checkpoint(path: str | os.PathLike, net: nn.Module) -> dict[str, Any]:
-    """Read a checkpoint written by `train` and check that it belongs to `net`; the file is never changed."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise CheckpointError(
-            f"Checkpoint {path} cannot be read ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}). "
-            "It was left untouched. Delete it (or pass another checkpoint= path) to start training from scratch."
-        ) from None
-    if not isinstance(state, dict) or not {"model", "optimizer", "epoch", "history"} <= state.keys():
-        raise CheckpointError(f"{path} is not a checkpoint written by utils.train. It was left untouched; pass another path.")
-    ours = {name: tuple(t.shape) for name, t in net.state_dict().items()}
-    theirs = {name: tuple(t.shape) for name, t in state["model"].items()}
-    if ours != theirs:
-        differing = sorted(set(ours) ^ set(theirs)) or [n for n in ours if ours[n] != theirs[n]]
-        raise CheckpointError(
-            f"Checkpoint {path} was saved from a different model ({state.get('model_class', 'unknown')}; "
-            f"first differences: {', '.join(differing[:3])}). It was left untouched. "
-            "Pass a new checkpoint= path for this model, or delete the old file."
-        )
+def stop_if_not_finite(loss: Tensor, epoch: int, step: int, opt: torch.optim.Optimizer) -> None:
+    if not torch.isfinite(loss):
+        raise FloatingPointError(
+            f"The loss became {loss.item()} at step {step} (epoch {epoch}) with learning rate "
+            f"{opt.param_groups[0]['lr']:g}: training diverged. Lower lr (e.g. by 10x) and train again.")
+
+
+def mixed_precision_setup(wanted: bool, device: torch.device) -> tuple[bool, torch.dtype, torch.amp.GradScaler]:
+    """Autocast on CUDA only: bfloat16 where supported, else float16 with a gradient scaler."""
+    use_amp = wanted and device.type == "cuda"
+    if wanted and not use_amp:
+        note_once("mixed_precision applies to CUDA GPUs only; training in float32 on this device.")
+    dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    return use_amp, dtype, torch.amp.GradScaler("cuda", enabled=use_amp and dtype == torch.float16)
+
+
+def run_settings(train_iter: Any, opt: torch.optim.Optimizer, num_epochs: int, lr_schedule: str | None,
+                 keep_best: bool) -> dict[str, Any]:
+    """What a checkpoint must agree on to be resumed."""
+    group = opt.param_groups[0]
+    return {"num_epochs": num_epochs, "lr": group["lr"], "lr_schedule": lr_schedule, "optimizer": type(opt).__name__,
+            "momentum": group.get("momentum"), "weight_decay": group.get("weight_decay"),
+            "batch_size": getattr(train_iter, "batch_size", None),
+            "train_examples": getattr(train_iter, "num_examples", None), "quick_mode": is_quick(), "keep_best": keep_best}
+
+
+def resume(path: Path, net: nn.Module, opt: torch.optim.Optimizer, scheduler: Any, settings: dict[str, Any],
+           device: torch.device) -> dict[str, Any]:
+    """Load the checkpoint at `path` into `net`, `opt`, `scheduler` and the random generators."""
+    state = load_checkpoint(path, net)
+    check_settings(path, state.get("settings"), settings)
+    net.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng_cpu"])
+    if device.type == "cuda" and state["rng_cuda"]:
+        torch.cuda.set_rng_state_all(state["rng_cuda"])
+    done, planned = state["epoch"], settings["num_epochs"]
+    print(f"{path} holds all {done} epochs: nothing left to train." if done >= planned
+          else f"Resuming from {path} after epoch {done} of {planned}.")
     return state
 
 
 def train(
-    net: nn.Module,
-    train_iter: Iterable,
-    test_iter: Iterable,
-    num_epochs: int,
-    lr: float,
-    *,
-    optimizer: str | torch.optim.Optimizer = "sgd",
-    momentum: float = 0.9,
-    weight_decay: float = 0.0,
-    lr_schedule: str | None = None,
-    loss_fn: LossFn = cross_entropy,
-    device: torch.device | str | None = None,
-    mixed_precision: bool = False,
-    channels_last: bool = False,
-    checkpoint: str | os.PathLike | None = None,
-    plot: bool = True,
-    plot_path: str | os.PathLike | None = None,
+    net: nn.Module, train_iter: Iterable, val_iter: Iterable, num_epochs: int, lr: float, *,
+    optimizer: str | torch.optim.Optimizer = "sgd", momentum: float = 0.9, weight_decay: float = 0.0,
+    lr_schedule: str | None = None, loss_fn: LossFn = cross_entropy, device: torch.device | str | None = None,
+    mixed_precision: bool = False, channels_last: bool = False, checkpoint: str | os.PathLike | None = None,
+    keep_best: bool = False, plot: bool = True,
 ) -> History:
-    """Train `net` with mini-batch gradient descent and evaluate it after every epoch.
+    """Train `net` with mini-batch gradient descent; evaluate it on `val_iter` after every epoch.
 
-    `loss_fn(output, labels)` receives the raw model output (a tuple for models with
-    auxiliary heads). `lr_schedule="cosine"` decays the rate to zero over the run.
-    With `checkpoint=PATH` the state is saved atomically after every epoch and a
-    later call resumes from it exactly. With CNN_COURSE_QUICK=1 the run is capped at
-    a few epochs and batches.
+    `loss_fn(output, labels)` gets the raw model output (a tuple for models with auxiliary
+    heads) and returns the batch's mean loss. `optimizer` is "sgd" (with `momentum`), "adam",
+    "adamw", or a torch.optim instance built from `net.parameters()` with the same `lr`.
+    `lr_schedule="cosine"` decays the rate to zero over the run. `keep_best=True` leaves the
+    weights of the epoch with the best validation accuracy in `net`. With `checkpoint=PATH`
+    the run is saved after every epoch and a later call with the same settings resumes it
+    exactly; more epochs continue a run with a constant rate. CNN_COURSE_QUICK=1 caps the run.
     """
-    if not isinstance(num_epochs, int) or num_epochs <= 0:
-        raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
-    if lr <= 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
-    if lr_schedule not in (None, "cosine"):
-        raise ValueError(f"Unknown lr_schedule {lr_schedule!r}. Use None or 'cosine'.")
-    max_batches = None
-    if is_quick():
-        num_epochs, max_batches = min(num_epochs, QUICK_MAX_EPOCHS), QUICK_MAX_BATCHES
-        note_once(f"Quick mode (CNN_COURSE_QUICK=1): at most {QUICK_MAX_EPOCHS} epochs of {QUICK_MAX_BATCHES} batches.")
-    device = torch.device(device) if device is not None else try_gpu()
-    first_images, _ = next(iter(test_iter))
-    check_input_size(net, first_images.to(_model_device(net)))  # also initializes lazy layers
+    check_arguments(num_epochs, lr, lr_schedule, loss_fn)
+    num_epochs, num_batches = quick_caps(num_epochs, len(train_iter))
+    if num_batches == 0:
+        raise ValueError("train_iter has no batches: the training set is empty. Check the data you loaded.")
+    device = pick_device(device)
+    first_images, _ = first_batch(val_iter, "val_iter")
+    check_input_size(net, first_images)  # before the optimizer: lazy layers get their weights here
     memory_format = torch.channels_last if channels_last else torch.preserve_format
     net.to(device, memory_format=memory_format)
-
-    opt = _make_optimizer(optimizer, net, lr, momentum, weight_decay)
+    opt = make_optimizer(optimizer, net, lr, momentum, weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, num_epochs) if lr_schedule else None
-    use_amp = mixed_precision and device.type == "cuda"
-    if mixed_precision and not use_amp:
-        note_once("mixed_precision applies to CUDA GPUs only; training in float32 on this device.")
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
-
-    image_shape = list(first_images.shape[1:])
-    history, start_epoch = History(
-        device=describe_device(device), image_shape=image_shape,
-        parameters=sum(p.numel() for p in net.parameters()),
-        macs_per_example=count_macs(net, image_shape),
-        activation_bytes_per_example=activation_bytes(net, image_shape),
-    ), 0
+    use_amp, amp_dtype, scaler = mixed_precision_setup(mixed_precision, device)
+    settings = run_settings(train_iter, opt, num_epochs, lr_schedule, keep_best)
+    history = History(device=describe_device(device), image_shape=list(first_images.shape[1:]))
+    best_weights = None
+    if checkpoint is not None:
+        check_writable(checkpoint)
+        if Path(checkpoint).exists():
+            state = resume(Path(checkpoint), net, opt, scheduler, settings, device)
+            history = History.from_dict({**state["history"], "device": history.device})
+            best_weights = state["best_model"]
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = load_checkpoint(checkpoint, net)
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler"):
-            scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng_cpu"])
-        if device.type == "cuda" and state.get("rng_cuda"):
-            torch.cuda.set_rng_state_all(state["rng_cuda"])
-        start_epoch = state["epoch"]
-        history = History(**{**asdict(history), **state["history"], "device": history.device})
-        print(f"Resuming from {checkpoint} after epoch {start_epoch}.")
+    live, progress = LivePlot(num_epochs, enabled=plot), ProgressBar()
+    for epoch, values in enumerate(zip(history.train_loss, history.train_acc, history.val_acc), 1):
+        live.add(epoch, **dict(zip(("train_loss", "train_acc", "val_acc"), values)))  # the epochs resumed
 
-    live = LivePlot(num_epochs, plot_path) if plot else None
-    progress = ProgressBar()
-    points: dict[str, tuple[list[float], list[float]]] = {
-        "train loss": ([], []), "train acc": ([], []), "test acc": ([], []),
-    }
-    for epoch, (loss, train_acc, test_acc) in enumerate(zip(history.train_loss, history.train_acc, history.test_acc), 1):
-        for name, value in (("train loss", loss), ("train acc", train_acc), ("test acc", test_acc)):
-            points[name][0].append(epoch)
-            points[name][1].append(value)
-
-    if live is not None and start_epoch:
-        live.update(points)
-
-    num_batches = len(train_iter) if max_batches is None else min(len(train_iter), max_batches)
-    redraw_every = max(num_batches // 4, 1)  # four updates of the plot per epoch
-    for epoch in range(start_epoch, num_epochs):
+    for epoch in range(history.epochs, num_epochs):
         net.train()
-        started = time.perf_counter()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device)
-        seen = 0
+        started, loss_sum, correct, seen = time.perf_counter(), torch.zeros((), device=device), 0, 0
         bar = progress(train_iter, total=num_batches, desc=f"epoch {epoch + 1}/{num_epochs}")
         for i, (images, labels) in enumerate(bar):
             if i == num_batches:
                 break
-            images = images.to(device, memory_format=memory_format)
-            labels = labels.to(device)
+            images, labels = images.to(device, memory_format=memory_format), labels.to(device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 output = net(images)
                 loss = loss_fn(output, labels)
+            stop_if_not_finite(loss.detach(), epoch + 1, epoch * num_batches + i + 1, opt)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
-            loss_sum += loss.detach().float() * labels.numel()
+            loss_sum += loss.detach().float() * len(labels)  # a mean per example, whatever the batch sizes
             correct += (main_output(output).argmax(dim=1) == labels).sum()
-            seen += labels.numel()
-            if (i + 1) % redraw_every == 0 or i + 1 == num_batches:
-                mean_loss, acc = loss_sum.item() / seen, correct.item() / seen
-                bar.set_postfix_str(f"loss {mean_loss:.3f}, train acc {acc:.3f}", refresh=False)
-                if live is not None and i + 1 < num_batches:
-                    x = epoch + (i + 1) / num_batches
-                    for name, value in (("train loss", mean_loss), ("train acc", acc)):
-                        points[name][0].append(x)
-                        points[name][1].append(value)
-                    live.update(points)
+            seen += len(labels)
+            if (i + 1) % max(num_batches // 4, 1) == 0 and i + 1 < num_batches:  # four redraws per epoch
+                live.add(epoch + (i + 1) / num_batches, train_loss=loss_sum.item() / seen, train_acc=int(correct) / seen)
+                live.update()
         bar.close()
+        if scheduler is not None:
+            scheduler.step()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         train_seconds = time.perf_counter() - started
-        if scheduler is not None:
-            scheduler.step()
-
-        test_acc = evaluate_accuracy(net, test_iter, device)
         history.train_loss.append(loss_sum.item() / seen)
-        history.train_acc.append(correct.item() / seen)
-        history.test_acc.append(test_acc)
+        history.train_acc.append(int(correct) / seen)
+        history.val_acc.append(evaluate_accuracy(net, val_iter, device))
         history.examples_per_sec.append(seen / train_seconds)
         history.seconds.append(time.perf_counter() - started)
-        for name, value in (("train loss", history.train_loss[-1]), ("train acc", history.train_acc[-1]), ("test acc", test_acc)):
-            points[name][0].append(epoch + 1)
-            points[name][1].append(value)
-        if live is not None:
-            live.update(points)
+        live.add(epoch + 1, train_loss=history.train_loss[-1], train_acc=history.train_acc[-1], val_acc=history.val_acc[-1])
+        live.update()
+        if keep_best and history.best_epoch == epoch + 1:
+            best_weights = copy.deepcopy(net.state_dict())
         if checkpoint is not None:
             save_checkpoint(checkpoint, {
-                "model_class": type(net).__name__,
-                "model": net.state_dict(),
-                "optimizer": opt.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                "epoch": epoch + 1,
-                "history": history.to_dict(),
+                "model_class": type(net).__name__, "model": net.state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None, "epoch": epoch + 1,
+                "history": history.to_dict(), "settings": settings, "best_model": best_weights,
                 "rng_cpu": torch.get_rng_state(),
                 "rng_cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
             })
     if device.type == "cuda":
         history.peak_memory_bytes = torch.cuda.max_memory_allocated(device)
-    if history.epochs:
-        print(history.summary())
+    if keep_best and best_weights is not None:
+        net.load_state_dict(best_weights)
+    print(history.summary() + (f"; kept the weights of epoch {history.best_epoch}" if keep_best else ""))
     return history

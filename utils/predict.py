@@ -1,0 +1,113 @@
+"""Using a trained classifier: save its class names and preprocessing, then label new images."""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple, Union
+
+import torch
+from PIL import Image
+from torch import Tensor, nn
+from torchvision.datasets.folder import IMG_EXTENSIONS
+
+from .checkpoint import load_checkpoint
+from .common import eval_mode, main_output
+from .folders import eval_transform, is_readable_image, open_image
+from .runtime import model_device
+
+StrPath = Union[str, os.PathLike]
+ImageLike = Union[StrPath, Image.Image]
+
+
+def save_class_mapping(batches: Any, checkpoint: StrPath) -> Path:
+    """Save the class names and preprocessing of `batches` as JSON next to `checkpoint`.
+
+    `batches` is what `load_data` or `load_folder` returned. ``model.pt`` gets
+    ``model.classes.json``; the path of the JSON file is returned.
+    """
+    if hasattr(batches, "image_shape"):  # Fashion-MNIST's TensorBatches: one channel, one mean
+        channels, *size = batches.image_shape
+        mean, std = batches.mean.flatten().tolist(), batches.std.flatten().tolist()
+    else:  # an image folder's FolderBatches, read as RGB
+        channels, size, mean, std = 3, list(batches.image_size), list(batches.mean), list(batches.std)
+    mapping = {"classes": list(batches.classes), "class_to_idx": {name: i for i, name in enumerate(batches.classes)},
+               "channels": channels, "image_size": size, "mean": mean, "std": std}
+    path = Path(checkpoint).with_suffix(".classes.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(mapping, indent=2) + "\n")
+    return path
+
+
+def load_class_mapping(path: StrPath) -> dict[str, Any]:
+    """Read a class mapping written by `save_class_mapping`."""
+    mapping = json.loads(Path(path).read_text())
+    missing = {"classes", "image_size", "mean", "std"} - set(mapping)
+    if missing:
+        raise ValueError(f"{path} is not a class mapping written by save_class_mapping (missing {sorted(missing)}).")
+    return mapping
+
+
+class Prediction(NamedTuple):
+    path: Path | None  # None for an image given as a PIL image or a tensor
+    label: str
+    probability: float
+
+
+def _as_inputs(images: ImageLike | Tensor | Sequence[ImageLike], mapping: dict[str, Any]) -> tuple[list, Tensor]:
+    """The file paths (None where there is no file) and the preprocessed batch of `images`."""
+    if isinstance(images, Tensor):  # already preprocessed, as load_data's batches are
+        batch = images if images.dim() == 4 else images.unsqueeze(0)
+        return [None] * len(batch), batch
+    items = [images] if isinstance(images, (str, os.PathLike, Image.Image)) else list(images)
+    for item in items:
+        if isinstance(item, Image.Image):
+            continue
+        if not isinstance(item, (str, os.PathLike)):
+            raise TypeError(f"predict labels image files, PIL images or a preprocessed tensor; got {type(item).__name__}.")
+        if not Path(item).is_file():
+            raise FileNotFoundError(f"There is no image file {item}.")
+        if not is_readable_image(Path(item)):
+            raise ValueError(f"{item} is not an image PIL can read (extensions: {', '.join(IMG_EXTENSIONS)}).")
+    transform = eval_transform(tuple(mapping["image_size"]), mapping["mean"], mapping["std"])
+    channels = mapping.get("channels", 3)
+    batch = torch.stack([transform(open_image(item, channels)) for item in items])
+    return [None if isinstance(item, Image.Image) else Path(item) for item in items], batch
+
+
+@torch.no_grad()
+def predict(
+    net_or_checkpoint: nn.Module | StrPath,
+    class_mapping: dict[str, Any] | StrPath,
+    images: ImageLike | Tensor | Sequence[ImageLike],
+    *,
+    net: nn.Module | None = None,
+    batch_size: int = 64,
+) -> list[Prediction]:
+    """Label images: the most likely class of each, with its probability.
+
+    `images` are image files, PIL images (both preprocessed as `class_mapping` says: size,
+    channels, normalization) or a tensor already preprocessed like a batch of `load_data`.
+    `net_or_checkpoint` is a trained network, or the path of a checkpoint written by
+    ``train(..., checkpoint=PATH)``; a checkpoint holds weights only, so then pass the
+    network they belong to as `net`. `class_mapping` is the JSON file written by
+    `save_class_mapping` (or its contents).
+    """
+    if isinstance(net_or_checkpoint, nn.Module):
+        net = net_or_checkpoint
+    elif net is None:
+        raise TypeError("A checkpoint holds weights only: pass the network they belong to as well, "
+                        "e.g. predict(checkpoint, mapping, files, net=MyNet(num_classes=...)).")
+    else:
+        net.load_state_dict(load_checkpoint(net_or_checkpoint, net)["model"])
+    mapping = class_mapping if isinstance(class_mapping, dict) else load_class_mapping(class_mapping)
+    paths, batch = _as_inputs(images, mapping)
+    device, predictions = model_device(net), []
+    with eval_mode(net):
+        for start in range(0, len(batch), batch_size):
+            probabilities = main_output(net(batch[start:start + batch_size].to(device))).softmax(dim=1).cpu()
+            best, index = probabilities.max(dim=1)
+            predictions += [Prediction(path, mapping["classes"][i], p)
+                            for path, i, p in zip(paths[start:], index.tolist(), best.tolist())]
+    return predictions
