@@ -1,10 +1,13 @@
 """train and evaluate_accuracy: learning, modes, tuple outputs, checkpoints, bad input."""
+import math
+
 import pytest
 import torch
 from torch import nn
 
 import utils.training as train_module
 from utils import CheckpointError, History, evaluate_accuracy, set_seed, train
+from utils.common import main_output
 from utils.runtime import try_gpu
 
 from conftest import make_batches
@@ -71,23 +74,24 @@ def test_evaluate_accuracy_takes_the_first_element_of_tuple_outputs(toy_data):
     assert evaluate_accuracy(Pair(), test_iter) == evaluate_accuracy(FixedAnswer(), test_iter)
 
 
-def test_train_reduces_loss_and_learns(toy_data, tmp_path):
+def test_train_reduces_loss_and_learns(toy_data, tmp_path, monkeypatch):
     train_iter, test_iter = toy_data
+    monkeypatch.chdir(tmp_path)  # outside Jupyter the live plot is saved in the working folder
     set_seed(0)
-    history = train(small_net(), train_iter, test_iter, 5, 0.1, device="cpu", plot_path=tmp_path / "curves.png")
+    history = train(small_net(), train_iter, test_iter, 5, 0.1, device="cpu")
     assert isinstance(history, History) and history.epochs == 5
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]
-    assert history.test_acc[-1] > 0.9
+    assert history.val_acc[-1] > 0.9
     assert all(speed > 0 for speed in history.examples_per_sec)
     assert len(history.seconds) == 5 and history.device.startswith("cpu")
-    assert (tmp_path / "curves.png").stat().st_size > 1000  # the headless plot was saved
+    assert (tmp_path / "training_curves.png").stat().st_size > 1000  # the headless plot was saved
 
 
 def test_train_prints_one_closing_line(toy_data, tmp_path, capsys):
     train_iter, test_iter = toy_data
     train(small_net(), train_iter, test_iter, 1, 0.1, device="cpu", plot=False)
     out = capsys.readouterr().out.strip().splitlines()
-    assert out[-1].startswith("epochs 1, loss ") and "test acc" in out[-1] and "examples/sec on cpu" in out[-1]
+    assert out[-1].startswith("epochs 1, loss ") and "val acc" in out[-1] and "at epoch 1" in out[-1] and "examples/sec on cpu" in out[-1]
 
 
 def test_loss_function_receives_the_raw_tuple_output(toy_data):
@@ -101,7 +105,7 @@ def test_loss_function_receives_the_raw_tuple_output(toy_data):
 
     history = train(WithAuxiliaryHead(), train_iter, test_iter, 2, 0.1, loss_fn=weighted, device="cpu", plot=False)
     assert shapes and set(shapes) == {2}
-    assert history.test_acc[-1] > 0.5
+    assert history.val_acc[-1] > 0.5
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
@@ -121,73 +125,6 @@ def test_quick_mode_caps_epochs_and_batches(monkeypatch):
     history = train(net, train_iter, test_iter, 10, 0.1, device="cpu", plot=False)
     assert history.epochs == train_module.QUICK_MAX_EPOCHS
     assert len(training_batches) == train_module.QUICK_MAX_EPOCHS * train_module.QUICK_MAX_BATCHES
-
-
-def run(checkpoint, epochs, train_iter, test_iter):
-    set_seed(0)
-    net = small_net(dropout=0.3)  # dropout draws random numbers: resuming must restore them too
-    history = train(net, train_iter, test_iter, epochs, 0.05, device="cpu", checkpoint=checkpoint, plot=False)
-    return net, history
-
-
-def test_resuming_gives_exactly_the_same_weights(toy_data, tmp_path):
-    train_iter, test_iter = toy_data
-    straight, straight_history = run(None, 2, train_iter, test_iter)
-    path = tmp_path / "run.pt"
-    run(path, 1, train_iter, test_iter)
-    assert torch.load(path, weights_only=True)["epoch"] == 1
-    resumed, resumed_history = run(path, 2, train_iter, test_iter)
-    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
-        assert torch.equal(a, b)
-    assert resumed_history.test_acc == straight_history.test_acc
-    assert resumed_history.train_loss == straight_history.train_loss
-
-
-def test_a_finished_run_is_not_trained_again(toy_data, tmp_path, capsys):
-    train_iter, test_iter = toy_data
-    path = tmp_path / "run.pt"
-    first, history = run(path, 2, train_iter, test_iter)
-    again, again_history = run(path, 2, train_iter, test_iter)
-    assert again_history.test_acc == history.test_acc
-    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), again.state_dict().values()))
-
-
-def test_a_crash_while_writing_keeps_the_previous_checkpoint(toy_data, tmp_path, monkeypatch):
-    train_iter, test_iter = toy_data
-    path = tmp_path / "run.pt"
-    run(path, 1, train_iter, test_iter)
-    before = path.read_bytes()
-
-    def crash_half_way(state, file):
-        file.write(b"half a checkpoint")
-        raise KeyboardInterrupt("power cut")
-
-    monkeypatch.setattr(train_module.torch, "save", crash_half_way)
-    with pytest.raises(KeyboardInterrupt):
-        run(path, 2, train_iter, test_iter)
-    assert path.read_bytes() == before
-    monkeypatch.undo()
-    assert torch.load(path, weights_only=True)["epoch"] == 1
-
-
-def test_a_corrupt_checkpoint_is_reported_and_kept(toy_data, tmp_path):
-    train_iter, test_iter = toy_data
-    path = tmp_path / "run.pt"
-    path.write_bytes(b"\x00garbage" * 10)
-    with pytest.raises(CheckpointError, match="cannot be read.*left untouched"):
-        run(path, 1, train_iter, test_iter)
-    assert path.read_bytes() == b"\x00garbage" * 10
-
-
-def test_a_checkpoint_of_another_model_is_refused(toy_data, tmp_path):
-    train_iter, test_iter = toy_data
-    path = tmp_path / "run.pt"
-    run(path, 1, train_iter, test_iter)
-    before = path.read_bytes()
-    other = nn.Sequential(nn.Flatten(), nn.Linear(64, 8), nn.ReLU(), nn.Linear(8, 4))
-    with pytest.raises(CheckpointError, match="different model.*left untouched"):
-        train(other, train_iter, test_iter, 2, 0.1, device="cpu", checkpoint=path, plot=False)
-    assert path.read_bytes() == before
 
 
 def test_an_image_too_small_for_the_network_asks_for_a_larger_resize():
@@ -229,15 +166,6 @@ def test_mixed_precision_on_cpu_trains_in_float32_with_a_note(toy_data, monkeypa
     assert history.epochs == 1 and "CUDA GPUs only" in capsys.readouterr().out
 
 
-def test_history_records_what_the_model_costs(toy_data):
-    train_iter, test_iter = toy_data
-    history = train(small_net(), train_iter, test_iter, 1, 0.1, device="cpu", plot=False)
-    assert history.image_shape == [1, 8, 8]
-    assert history.parameters == 64 * 32 + 32 + 32 * 4 + 4
-    assert history.macs_per_example == 64 * 32 + 32 * 4
-    assert history.activation_bytes_per_example > 0 and history.peak_memory_bytes is None
-
-
 def test_channels_last_stores_the_weights_in_that_layout_and_learns_the_same(toy_data):
     train_iter, test_iter = toy_data
     histories, nets = {}, {}
@@ -251,4 +179,121 @@ def test_channels_last_stores_the_weights_in_that_layout_and_learns_the_same(toy
     assert conv_weight.is_contiguous(memory_format=torch.channels_last) and not conv_weight.is_contiguous()
     # Same arithmetic, another memory order: only rounding may differ.
     assert histories[True].train_loss == pytest.approx(histories[False].train_loss, rel=1e-4)
-    assert histories[True].test_acc == histories[False].test_acc
+    assert histories[True].val_acc == histories[False].val_acc
+
+
+# --- what the loop must do exactly ---------------------------------------------------------------
+
+def lr_recorder(opt, seen):
+    def loss_fn(output, labels):
+        seen.append(opt.param_groups[0]["lr"])
+        return nn.functional.cross_entropy(output, labels)
+    return loss_fn
+
+
+def test_cosine_schedule_decays_the_rate_each_epoch(toy_data):
+    train_iter, test_iter = toy_data  # 8 batches per epoch
+    net, seen = small_net(), []
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    train(net, train_iter, test_iter, 4, 0.1, optimizer=opt, lr_schedule="cosine", loss_fn=lr_recorder(opt, seen),
+          device="cpu", plot=False)
+    per_epoch = seen[::len(train_iter)]
+    assert per_epoch == pytest.approx([0.1 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)])
+    assert len(set(seen[:len(train_iter)])) == 1  # constant within an epoch
+
+
+def zero_gradient_loss(output, labels):
+    return main_output(output).sum() * 0.0  # gradients of zero: only weight decay moves the weights
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_weight_decay_shrinks_the_weights(toy_data, optimizer):
+    train_iter, test_iter = toy_data
+    net = small_net()
+    before = net[1].weight.detach().clone()
+    train(net, train_iter, test_iter, 1, 0.1, optimizer=optimizer, momentum=0.0, weight_decay=0.5,
+          loss_fn=zero_gradient_loss, device="cpu", plot=False)
+    steps = len(train_iter)
+    assert torch.allclose(net[1].weight, before * (1 - 0.1 * 0.5) ** steps, rtol=1e-4)
+
+
+def test_a_passed_optimizer_instance_is_the_one_used(toy_data):
+    train_iter, test_iter = toy_data
+    net = small_net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    history = train(net, train_iter, test_iter, 2, 0.1, optimizer=opt, device="cpu", plot=False)
+    assert opt.state and all("momentum_buffer" in s for s in opt.state.values())
+    assert history.train_loss[-1] < history.train_loss[0]
+
+
+def test_an_optimizer_of_another_model_or_another_lr_is_refused(toy_data):
+    train_iter, test_iter = toy_data
+    net = small_net()
+    foreign = torch.optim.SGD(small_net().parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="built for another model.*net.parameters"):
+        train(net, train_iter, test_iter, 1, 0.1, optimizer=foreign, device="cpu", plot=False)
+    own = torch.optim.Adam(net.parameters(), lr=0.01)
+    with pytest.raises(ValueError, match="lr=0.1 but the optimizer passed has lr=0.01.*same lr"):
+        train(net, train_iter, test_iter, 1, 0.1, optimizer=own, device="cpu", plot=False)
+
+
+def test_the_training_loss_is_a_mean_per_example_not_per_batch():
+    train_iter, test_iter = make_batches(n=40, batch_size=32), make_batches(n=32, shuffle=False)  # batches of 32 and 8
+
+    def batch_size_as_loss(output, labels):
+        return main_output(output).sum() * 0.0 + len(labels)
+
+    history = train(small_net(), train_iter, test_iter, 1, 0.1, loss_fn=batch_size_as_loss, device="cpu", plot=False)
+    assert history.train_loss == [pytest.approx((32 * 32 + 8 * 8) / 40)]
+
+
+def test_keep_best_leaves_the_weights_of_the_best_epoch(toy_data, monkeypatch):
+    scripted, saved = iter([0.5, 0.9, 0.7] * 2), []
+
+    def scripted_accuracy(net, data_iter, device=None):
+        saved.append({k: v.clone() for k, v in net.state_dict().items()})
+        return next(scripted)
+
+    monkeypatch.setattr(train_module, "evaluate_accuracy", scripted_accuracy)
+    for keep_best, expected in ((True, 1), (False, 2)):
+        saved.clear()
+        net = small_net()
+        history = train(net, *toy_data, 3, 0.1, keep_best=keep_best, device="cpu", plot=False)
+        assert history.best_epoch == 2 and history.to_dict()["best_epoch"] == 2
+        assert all(torch.equal(saved[expected][k], v) for k, v in net.state_dict().items())
+
+
+def test_a_non_finite_loss_stops_training_with_step_epoch_and_rate(toy_data):
+    train_iter, test_iter = toy_data
+    calls = []
+
+    def diverging(output, labels):
+        calls.append(1)
+        loss = nn.functional.cross_entropy(output, labels)
+        return loss * float("nan") if len(calls) == 11 else loss
+
+    with pytest.raises(FloatingPointError, match=r"became nan at step 11 \(epoch 2\) with learning rate 0.1.*Lower lr"):
+        train(small_net(), train_iter, test_iter, 3, 0.1, loss_fn=diverging, device="cpu", plot=False)
+    assert len(calls) == 11
+
+
+def test_empty_data_gets_an_error_naming_it(toy_data):
+    train_iter, test_iter = toy_data
+    empty = make_batches(n=0)
+    with pytest.raises(ValueError, match="train_iter has no batches"):
+        train(small_net(), empty, test_iter, 1, 0.1, device="cpu", plot=False)
+    with pytest.raises(ValueError, match="val_iter yields no batches"):
+        train(small_net(), train_iter, empty, 1, 0.1, device="cpu", plot=False)
+    with pytest.raises(ValueError, match="nothing to evaluate.*used up"):
+        evaluate_accuracy(small_net(), empty)
+    used_up = iter(test_iter)
+    evaluate_accuracy(small_net(), used_up)
+    with pytest.raises(ValueError, match="nothing to evaluate"):
+        evaluate_accuracy(small_net(), used_up)
+
+
+def test_a_loss_class_instead_of_an_instance_names_the_fix(toy_data):
+    with pytest.raises(TypeError, match=r"loss_fn=CrossEntropyLoss\(\)"):
+        train(small_net(), *toy_data, 1, 0.1, loss_fn=nn.CrossEntropyLoss, device="cpu", plot=False)
+    history = train(small_net(), *toy_data, 1, 0.1, loss_fn=nn.CrossEntropyLoss(), device="cpu", plot=False)
+    assert history.epochs == 1
