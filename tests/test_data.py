@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import utils.data as data
+import utils.fashion_mnist as fashion_mnist
 from utils import FASHION_MNIST_CLASSES, DataUnavailableError, load_data
 
 
@@ -71,13 +72,13 @@ def test_quick_mode_uses_a_small_fixed_subset(monkeypatch, capsys):
     assert torch.equal(train_iter.labels, again.labels)
 
 
-@pytest.mark.parametrize("batch_size", [0, -5, 2.5])
+@pytest.mark.parametrize("batch_size", [0, -5, 2.5, "8"])
 def test_bad_batch_size_is_refused(batch_size):
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         load_data(batch_size)
 
 
-@pytest.mark.parametrize("resize", [0, -1, (28,), (28, 0), "big"])
+@pytest.mark.parametrize("resize", [0, -1, (28,), (28, 0), "big", 224.5])
 def test_bad_resize_is_refused(resize):
     with pytest.raises(ValueError, match="resize must be"):
         load_data(8, resize=resize)
@@ -89,14 +90,14 @@ def test_unknown_dataset_lists_the_valid_names():
 
 
 def test_missing_data_offline_names_both_ways_to_get_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian-copy")
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "no-debian-copy")
 
     def offline(*args, **kwargs):
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
 
     monkeypatch.setattr("torchvision.datasets.FashionMNIST", offline)
     with pytest.raises(DataUnavailableError) as caught:
-        data.prepare_fashion_mnist(tmp_path / "empty")
+        fashion_mnist.prepare_fashion_mnist(tmp_path / "empty")
     message = str(caught.value)
     assert "apt-get install dataset-fashion-mnist" in message
     assert "torchvision downloads it" in message and "download failed" in message
@@ -105,28 +106,28 @@ def test_missing_data_offline_names_both_ways_to_get_it(tmp_path, monkeypatch):
 def test_debian_copy_is_unpacked_into_the_data_root(tmp_path, monkeypatch):
     debian = tmp_path / "debian"
     debian.mkdir()
-    for name in data.RAW_FILES:
+    for name in fashion_mnist.RAW_FILES:
         with gzip.open(debian / f"{name}.gz", "wb") as file:
             file.write(name.encode())
-    monkeypatch.setattr(data, "DEBIAN_DIR", debian)
-    raw = data.prepare_fashion_mnist(tmp_path / "root", download=False)
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", debian)
+    raw = fashion_mnist.prepare_fashion_mnist(tmp_path / "root", download=False)
     assert raw == tmp_path / "root" / "FashionMNIST" / "raw"
-    assert [(raw / name).read_text() for name in data.RAW_FILES] == list(data.RAW_FILES)
+    assert [(raw / name).read_text() for name in fashion_mnist.RAW_FILES] == list(fashion_mnist.RAW_FILES)
 
 
 def test_data_root_follows_argument_then_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CNN_COURSE_DATA", str(tmp_path / "env"))
-    assert data.data_root() == tmp_path / "env"
-    assert data.data_root(tmp_path / "arg") == tmp_path / "arg"
+    assert fashion_mnist.data_root() == tmp_path / "env"
+    assert fashion_mnist.data_root(tmp_path / "arg") == tmp_path / "arg"
 
 
 def test_damaged_files_give_a_clear_error(tmp_path, monkeypatch):
     raw = tmp_path / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
-    for name in data.RAW_FILES:
+    for name in fashion_mnist.RAW_FILES:
         (raw / name).write_bytes(b"not an idx file")
     with pytest.raises(DataUnavailableError, match="damaged.*Delete that folder"):
-        data.read_fashion_mnist(True, tmp_path)
+        fashion_mnist.read_split(fashion_mnist.prepare_fashion_mnist(tmp_path), True)
 
 
 def test_train_size_keeps_a_fixed_subset_and_leaves_the_test_set_whole():
@@ -136,3 +137,63 @@ def test_train_size_keeps_a_fixed_subset_and_leaves_the_test_set_whole():
     assert torch.equal(train_iter.labels, again.labels)
     with pytest.raises(ValueError, match="train_size must be a positive int"):
         load_data(100, train_size=0)
+
+
+def test_a_validation_set_is_held_out_of_the_training_images():
+    train_iter, val_iter, test_iter = load_data(500, val_size=5000, device="cpu")
+    assert (train_iter.split, val_iter.split, test_iter.split) == ("train", "validation", "test")
+    assert (train_iter.num_examples, val_iter.num_examples, test_iter.num_examples) == (55_000, 5000, 10_000)
+    assert train_iter.shuffle and not val_iter.shuffle and val_iter.classes == list(FASHION_MNIST_CLASSES)
+    # Together the two are exactly the 60,000 training images: a partition, no image in both.
+    fingerprint = torch.randn(28 * 28, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+
+    def prints(images):
+        return sorted((images.reshape(len(images), -1).double() @ fingerprint).tolist())
+
+    full, _ = load_data(500, device="cpu")
+    assert prints(torch.cat([train_iter.images, val_iter.images])) == prints(full.images)
+    again = load_data(500, val_size=5000, train_size=1000, device="cpu")
+    assert torch.equal(again[1].images, val_iter.images)  # the same images every time, whatever train_size
+    assert again[0].num_examples == 1000
+    with pytest.raises(ValueError, match="leaves no training images"):
+        load_data(8, val_size=60_000)
+
+
+def test_numpy_integers_are_accepted_and_floats_get_a_hint():
+    numpy = pytest.importorskip("numpy")
+    train_iter, _ = load_data(numpy.int64(64), resize=numpy.int32(14), train_size=numpy.int64(128), device="cpu")
+    assert train_iter.batch_size == 64 and type(train_iter.batch_size) is int and train_iter.image_shape == (1, 14, 14)
+    with pytest.raises(ValueError, match="batch_size=64"):
+        load_data(64.0)
+    with pytest.raises(ValueError, match="resize=224"):
+        load_data(8, resize=224.0)
+
+
+def fake_debian_copy(folder, truncate=None):
+    folder.mkdir()
+    for name in fashion_mnist.RAW_FILES:
+        with gzip.open(folder / f"{name}.gz", "wb") as file:
+            file.write(name.encode() * 1000)
+        if name == truncate:
+            whole = (folder / f"{name}.gz").read_bytes()
+            (folder / f"{name}.gz").write_bytes(whole[: len(whole) // 2])
+    return folder
+
+
+def test_an_unwritable_data_folder_names_root_and_the_variable(tmp_path, monkeypatch):
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", fake_debian_copy(tmp_path / "debian"))
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(DataUnavailableError, match="Cannot write.*root=.*CNN_COURSE_DATA"):
+        fashion_mnist.prepare_fashion_mnist(tmp_path / "a-file")
+
+
+def test_a_truncated_debian_file_names_the_file_and_leaves_no_half_output(tmp_path, monkeypatch):
+    debian = fake_debian_copy(tmp_path / "debian", truncate="t10k-images-idx3-ubyte")
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", debian)
+    for attempt in range(2):  # the second try fails the same clear way, not on a half-written file
+        with pytest.raises(DataUnavailableError, match="t10k-images-idx3-ubyte.gz is damaged.*--reinstall"):
+            fashion_mnist.prepare_fashion_mnist(tmp_path / "root", download=False)
+    raw = tmp_path / "root" / "FashionMNIST" / "raw"
+    assert not (raw / "t10k-images-idx3-ubyte").exists() and not list(raw.glob("*.partial"))
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", fake_debian_copy(tmp_path / "fixed"))
+    assert fashion_mnist.prepare_fashion_mnist(tmp_path / "root", download=False) == raw  # repaired, it works

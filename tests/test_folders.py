@@ -280,3 +280,47 @@ def test_predict_names_missing_and_unreadable_files(split_root, tmp_path):
     (tmp_path / "fake.jpg").write_bytes(b"no jpeg")
     with pytest.raises(ValueError, match="fake.jpg is not an image PIL can read"):
         predict(colour_net(), mapping, [tmp_path / "fake.jpg"])
+
+
+# --- cases that used to fail silently or cryptically ----------------------------------------------
+
+def test_a_one_class_folder_is_refused(tmp_path):
+    write_images(tmp_path, {"red": 6})
+    with pytest.raises(ValueError, match="one class folder \\(red\\); a classifier needs at least two"):
+        load_folder(tmp_path, 4)
+
+
+def test_sixteen_bit_png_images_keep_their_brightness(tmp_path):
+    import numpy as np
+
+    for name, level in (("dark", 0.25), ("light", 0.75)):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            Image.fromarray(np.full((8, 8), int(level * 65535), dtype=np.uint16)).save(tmp_path / name / f"{i}.png")
+    assert Image.open(tmp_path / "dark" / "0.png").mode.startswith("I")  # really 16-bit on disk
+    train_iter, _ = load_folder(tmp_path, 8, resize=8, mean=(0, 0, 0), std=(1, 1, 1))
+    images, labels = next(iter(train_iter))
+    for image, label in zip(images, labels):
+        expected = 0.25 if train_iter.classes[label] == "dark" else 0.75
+        assert image.mean().item() == pytest.approx(expected, abs=0.01)
+
+
+def test_predict_serves_a_grayscale_fashion_mnist_model_and_pil_images_and_tensors(tmp_path):
+    train_iter, test_iter = load_data(16, device="cpu", train_size=64)
+    path = save_class_mapping(train_iter, tmp_path / "lenet.pt")
+    mapping = load_class_mapping(path)
+    assert mapping["channels"] == 1 and mapping["image_size"] == [28, 28] and len(mapping["classes"]) == 10
+    net = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))  # takes one channel only
+    images, _ = next(iter(test_iter))
+    from_tensor = predict(net, path, images)
+    assert len(from_tensor) == 16 and from_tensor[0].path is None
+    # The same image as a PIL image and as a file: preprocessed back into the same input.
+    raw = test_iter.images[0, 0].numpy()
+    pil = Image.fromarray(raw)
+    pil.save(tmp_path / "item.png")
+    by_pil, by_file = predict(net, path, pil)[0], predict(net, path, [tmp_path / "item.png"])[0]
+    assert by_pil.label == by_file.label == from_tensor[0].label
+    assert by_pil.probability == pytest.approx(from_tensor[0].probability, abs=1e-5)
+    assert by_file.path == tmp_path / "item.png"
+    with pytest.raises(TypeError, match="image files, PIL images or a preprocessed tensor"):
+        predict(net, path, [42])

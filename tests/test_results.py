@@ -1,11 +1,14 @@
-"""Results files: saved with their settings, and never overwritten by quick-mode runs."""
+"""Results files: saved with costs and settings, the book's runs shipped, quick runs kept apart."""
 import json
 
+from torch import nn
+
+import utils.results as results
 from utils import History, load_results, results_dir, save_results
 
 
 def history():
-    return History([0.5], [0.8], [0.79], [1000.0], [2.0], device="cpu (2 threads)")
+    return History([0.5], [0.8], [0.79], [1000.0], [2.0], device="cpu (2 threads)", image_shape=[1, 8, 8])
 
 
 def test_quick_mode_results_go_to_a_temporary_folder(monkeypatch):
@@ -15,10 +18,26 @@ def test_quick_mode_results_go_to_a_temporary_folder(monkeypatch):
     assert "quick" in results_dir().name
 
 
-def test_saved_results_round_trip_with_settings(tmp_path, monkeypatch):
+def test_saved_results_hold_costs_test_accuracy_settings_and_history(tmp_path, monkeypatch):
     monkeypatch.setenv("CNN_COURSE_RESULTS", str(tmp_path))
-    path = save_results("lenet", history(), resize=28, batch_size=128)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    path = save_results("lenet", history(), net, test_acc=0.78, resize=28, batch_size=128)
     record = json.loads(path.read_text())
-    assert record["settings"] == {"resize": 28, "batch_size": 128}
-    assert record["history"]["device"] == "cpu (2 threads)" and record["quick_mode"] is False
-    assert load_results()["lenet"]["history"]["test_acc"] == [0.79]
+    assert record["settings"] == {"resize": 28, "batch_size": 128} and record["test_acc"] == 0.78
+    assert record["costs"] == {"parameters": 650, "macs_per_example": 640, "activation_bytes_per_example": (64 + 10) * 4}
+    assert record["device"] == "cpu (2 threads)" and record["quick_mode"] is False
+    assert record["history"]["val_acc"] == [0.79] and record["history"]["best_epoch"] == 1
+    mine = load_results()["lenet (yours)"]  # the book has a run called lenet too
+    assert mine["source"] == "yours" and mine["test_acc"] == 0.78
+
+
+def test_the_book_results_ship_with_the_package_and_are_marked(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNN_COURSE_RESULTS", str(tmp_path / "mine"))
+    runs = load_results()
+    stored = {p.stem for p in results.BOOK_RESULTS.glob("*.json")} - {"executions"}
+    assert stored and set(runs) == stored and all(r["source"] == "book" for r in runs.values())
+    save_results(sorted(stored)[0], history(), nn.Sequential(nn.Flatten(), nn.Linear(64, 4)), test_acc=0.5)
+    save_results("my_net", history(), nn.Sequential(nn.Flatten(), nn.Linear(64, 4)), test_acc=0.5)
+    runs = load_results()
+    assert runs[sorted(stored)[0]]["source"] == "book" and runs[f"{sorted(stored)[0]} (yours)"]["source"] == "yours"
+    assert runs["my_net"]["source"] == "yours" and "executions" not in runs
