@@ -73,7 +73,7 @@ book-instructor: setup
 student-notebooks: setup
 	$(PY) book/_ext/student_notebooks.py
 
-# Full mode, on whatever device is present: refreshes the stored outputs and results/.
+# Full mode, on whatever device is present: refreshes the stored outputs and utils/book_results/.
 execute: setup
 	$(PY) -m utils.execute $(NOTEBOOKS)
 

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Subset
 from torchvision.datasets import FashionMNIST
 
 from utils import describe_device, load_data, set_seed, try_gpu
-from utils.data import prepare_fashion_mnist
+from utils.fashion_mnist import prepare_fashion_mnist
 
 
 def lenet(side: int) -> nn.Sequential:
