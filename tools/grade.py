@@ -1,0 +1,149 @@
+"""Grade a folder of submitted student notebooks for one chapter.
+
+    .venv/bin/python -m tools.grade 01_lenet submissions/ --out grades/
+
+Every `*.ipynb` in the folder (one per student; the file name is the student) runs
+in a fresh kernel, in quick mode and offline, with a time limit, two at a time. The
+chapter's check cells, public and hidden, give one point each. Writes
+`grades.csv` (a score per exercise per student) and `feedback/STUDENT.md`. A
+broken, failing or endless submission scores zero with the reason; it never stops
+the run. Concept exercises are left to the instructor.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tools.grade_notebook import REPO, chapter_checks
+
+CHAPTERS = REPO / "chapters"
+# Settings every submission runs with: small data, one thread, no display, no network.
+NO_NETWORK = "http://127.0.0.1:9"  # a closed port: pip, torch.hub and friends fail at once
+GRADING_ENV = {
+    "CNN_COURSE_QUICK": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+    "http_proxy": NO_NETWORK, "https_proxy": NO_NETWORK, "HTTP_PROXY": NO_NETWORK, "HTTPS_PROXY": NO_NETWORK,
+    "no_proxy": "", "NO_PROXY": "", "PIP_NO_INDEX": "1", "HF_HUB_OFFLINE": "1",
+}
+
+
+def find_chapter(name: str) -> Path:
+    """`01_lenet`, `1` or a path: the chapter notebook it names."""
+    path = Path(name)
+    if path.suffix in (".ipynb", ".md") and path.exists():
+        return path.with_suffix(".ipynb")
+    matches = [p for p in sorted(CHAPTERS.glob("*.ipynb"))
+               if p.stem == name or (name.isdigit() and p.stem.split("_")[0].lstrip("0") == name.lstrip("0"))]
+    if len(matches) != 1:
+        known = ", ".join(p.stem for p in sorted(CHAPTERS.glob("*.ipynb")))
+        raise SystemExit(f"no chapter {name!r}; choose one of {known}")
+    return matches[0]
+
+
+def run_submission(chapter: Path, submission: Path, time_limit: float) -> dict:
+    """Grade one submission in its own process and folder, killed (kernel included) at the time limit."""
+    with tempfile.TemporaryDirectory(prefix="grade-") as workdir:
+        result = Path(workdir) / "result.json"
+        env = {**os.environ, **GRADING_ENV, "PYTHONPATH": str(REPO),
+               "CNN_COURSE_RESULTS": str(Path(workdir) / "results")}
+        command = [sys.executable, "-m", "tools.grade_notebook", str(chapter), str(submission.resolve()),
+                   str(result), str(time_limit)]
+        start = time.monotonic()
+        process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            _, stderr = process.communicate(timeout=time_limit + 30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # the runner and the kernel it started
+            process.communicate()
+            return {"checks": None, "error": f"did not finish within the time limit of {time_limit:.0f} s",
+                    "seconds": time.monotonic() - start}
+        if not result.exists():
+            last = (stderr or "").strip().splitlines()[-1:] or ["no message"]
+            return {"checks": None, "error": f"the grader could not run it: {last[0]}",
+                    "seconds": time.monotonic() - start}
+        outcome = json.loads(result.read_text())
+        outcome["seconds"] = time.monotonic() - start
+        return outcome
+
+
+def score_rows(chapter: Path, outcomes: dict[str, dict]) -> tuple[list[str], list[list]]:
+    found, checks = chapter_checks(chapter)
+    graded = [e for e in found if any(c.exercise == e.label for c in checks)]
+    points = {e.label: sum(c.exercise == e.label for c in checks) for e in graded}
+    header = ["student", *(f"Exercise {e.number} (/{points[e.label]})" for e in graded),
+              f"total (/{sum(points.values())})", "note"]
+    rows = []
+    for student, outcome in outcomes.items():
+        passed = {e.label: 0 for e in graded}
+        for check in outcome["checks"] or []:
+            passed[check["exercise"]] += check["passed"]
+        rows.append([student, *(passed[e.label] for e in graded), sum(passed.values()), outcome.get("error") or ""])
+    return header, rows
+
+
+def feedback(chapter: Path, student: str, outcome: dict) -> str:
+    found, checks = chapter_checks(chapter)
+    results = outcome["checks"] or [{"exercise": c.exercise, "description": c.description, "passed": False,
+                                     "message": outcome["error"], "hidden": c.hidden} for c in checks]
+    lines = [f"# Feedback on {chapter.stem}: {student}", ""]
+    if outcome.get("error"):
+        lines += [f"**Note:** {outcome['error']}", ""]
+    total = sum(r["passed"] for r in results)
+    lines += [f"Automatic score: {total} / {len(results)}", ""]
+    for exercise in found:
+        mine = [r for r in results if r["exercise"] == exercise.label]
+        lines.append(f"## {exercise.heading}")
+        if not mine:
+            lines += ["Graded by your instructor.", ""]
+            continue
+        for r in mine:
+            what = r["description"] + (" (hidden check)" if r["hidden"] else "")
+            lines.append(f"- {'passed' if r['passed'] else 'FAILED'}: {what}"
+                         + ("" if r["passed"] else f"\n  {r['message']}"))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def grade_folder(chapter: Path, submissions: Path, out: Path, workers: int = 2, time_limit: float = 300) -> Path:
+    notebooks = sorted(p for p in submissions.glob("*.ipynb") if not p.name.startswith("."))
+    if not notebooks:
+        raise SystemExit(f"no .ipynb files in {submissions}")
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = dict(zip((p.stem for p in notebooks),
+                            pool.map(lambda p: run_submission(chapter, p, time_limit), notebooks)))
+    (out / "feedback").mkdir(parents=True, exist_ok=True)
+    header, rows = score_rows(chapter, outcomes)
+    csv_path = out / "grades.csv"
+    with csv_path.open("w", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    for student, outcome in outcomes.items():
+        (out / "feedback" / f"{student}.md").write_text(feedback(chapter, student, outcome))
+    (out / "timings.json").write_text(json.dumps({s: round(o["seconds"], 1) for s, o in outcomes.items()}, indent=1))
+    return csv_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("chapter", help="chapter to grade: 01_lenet, or its number")
+    parser.add_argument("submissions", type=Path, help="folder of submitted .ipynb files, one per student")
+    parser.add_argument("--out", type=Path, default=Path("grades"), help="where the CSV and feedback go")
+    parser.add_argument("--workers", type=int, default=2, help="submissions graded at once")
+    parser.add_argument("--time-limit", type=float, default=300, help="seconds per submission")
+    args = parser.parse_args(argv)
+    start = time.monotonic()
+    csv_path = grade_folder(find_chapter(args.chapter), args.submissions, args.out, args.workers, args.time_limit)
+    print(f"graded {args.submissions} in {time.monotonic() - start:.0f} s: {csv_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
