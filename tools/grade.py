@@ -113,13 +113,14 @@ def feedback(chapter: Path, student: str, outcome: dict) -> str:
     return "\n".join(lines)
 
 
-def grade_folder(chapter: Path, submissions: Path, out: Path, workers: int = 2, time_limit: float = 300) -> Path:
-    notebooks = sorted(p for p in submissions.glob("*.ipynb") if not p.name.startswith("."))
-    if not notebooks:
-        raise SystemExit(f"no .ipynb files in {submissions}")
+def grade_all(jobs: list[tuple[Path, Path]], workers: int = 2, time_limit: float = 300) -> list[dict]:
+    """Grade (chapter, submission) pairs, `workers` at a time; the outcomes in the same order."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = dict(zip((p.stem for p in notebooks),
-                            pool.map(lambda p: run_submission(chapter, p, time_limit), notebooks)))
+        return list(pool.map(lambda job: run_submission(*job, time_limit), jobs))
+
+
+def write_report(chapter: Path, outcomes: dict[str, dict], out: Path) -> Path:
+    """grades.csv, feedback/STUDENT.md and timings.json in `out`; returns the CSV's path."""
     (out / "feedback").mkdir(parents=True, exist_ok=True)
     header, rows = score_rows(chapter, outcomes)
     csv_path = out / "grades.csv"
@@ -129,6 +130,14 @@ def grade_folder(chapter: Path, submissions: Path, out: Path, workers: int = 2, 
         (out / "feedback" / f"{student}.md").write_text(feedback(chapter, student, outcome))
     (out / "timings.json").write_text(json.dumps({s: round(o["seconds"], 1) for s, o in outcomes.items()}, indent=1))
     return csv_path
+
+
+def grade_folder(chapter: Path, submissions: Path, out: Path, workers: int = 2, time_limit: float = 300) -> Path:
+    notebooks = sorted(p for p in submissions.glob("*.ipynb") if not p.name.startswith("."))
+    if not notebooks:
+        raise SystemExit(f"no .ipynb files in {submissions}")
+    outcomes = grade_all([(chapter, p) for p in notebooks], workers, time_limit)
+    return write_report(chapter, dict(zip((p.stem for p in notebooks), outcomes)), out)
 
 
 def main(argv: list[str] | None = None) -> int:
