@@ -9,7 +9,7 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/static/mathjax/tex-mml-chtml.js
 
-.PHONY: help setup data test test-unit test-notebooks test-browser colab-url book book-instructor student-notebooks execute sync bench clean
+.PHONY: help setup data test test-unit test-notebooks test-browser colab-url book book-instructor student-notebooks grade grading-sample execute sync bench clean
 
 help:
 	@echo "make setup           create .venv, install everything, prepare Fashion-MNIST"
@@ -17,6 +17,7 @@ help:
 	@echo "make book            build the student edition (no solutions) into _build/html"
 	@echo "make book-instructor build the instructor edition (with solutions) into _build/instructor/html"
 	@echo "make student-notebooks  regenerate book/colab/ (chapters without solutions, for Colab)"
+	@echo "make grade CHAPTER=01_lenet SUBMISSIONS=dir OUT=grades  grade submitted student notebooks"
 	@echo "make execute         re-run every chapter in full mode and store its outputs"
 	@echo "make sync            re-pair the .md and .ipynb twins with jupytext"
 	@echo "make bench           data-loading benchmark (ours vs torchvision DataLoader)"
@@ -72,6 +73,19 @@ book-instructor: setup
 
 student-notebooks: setup
 	$(PY) book/_ext/student_notebooks.py
+
+# Grade a folder of submitted student notebooks (see book/grading.md).
+CHAPTER ?= 01_lenet
+OUT ?= grades
+grade: setup
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade CHAPTER=01_lenet SUBMISSIONS=folder/ [OUT=grades]"; exit 2; }
+	$(PY) -m tools.grade $(CHAPTER) $(SUBMISSIONS) --out $(OUT)
+
+# The sample shown in book/grading.md: a real grading of three synthetic LeNet submissions.
+grading-sample: setup
+	rm -rf book/grading_sample && tmp=$$(mktemp -d) && \
+	$(PY) -m tools.synthetic_submissions 01_lenet $$tmp && \
+	$(PY) -m tools.grade 01_lenet $$tmp --out book/grading_sample && rm -rf $$tmp
 
 # Full mode, on whatever device is present: refreshes the stored outputs and utils/book_results/.
 execute: setup
