@@ -17,35 +17,15 @@ import pytest
 
 from tools.grade import grade_all, run_submission, write_report
 from tools.grade_notebook import chapter_checks
+from tools.synthetic_submissions import MISTAKES, with_mistake
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "book" / "_ext"))
 from student_notebooks import STUDENT_DIR  # noqa: E402
 
 CHAPTERS = sorted((REPO / "chapters").glob("*.ipynb"))
-# One typical mistake per chapter: (exercise number, text in its solution, the mistaken text).
-MISTAKES = {
-    "01_lenet": ("1.2", "nn.Conv2d(1, 6, 3, padding=1)", "nn.Conv2d(1, 6, 3)"),  # the first pair shrinks the map
-    "02_alexnet": ("2.2", "alpha * window_sums", "alpha / n * window_sums"),      # PyTorch's convention, not the paper's
-    "03_vgg": ("3.4", "padding=(kernel - 1) // 2", "padding=1"),                  # 1x1 convolutions grow the map
-    "04_googlenet": ("4.3", ", bias=False)", ")"),                                # biases kept before batch norm
-    "05_resnet": ("5.4", "return out + (x if", "return self.relu(out) + (x if"),  # a ReLU on the residual path's end
-}
-
-
 def graded_chapters():
     return [c for c in CHAPTERS if chapter_checks(c)[1]]
-
-
-def with_mistake(chapter: Path, folder: Path) -> Path:
-    number, right, wrong = MISTAKES[chapter.stem]
-    notebook = nbformat.read(chapter, as_version=4)
-    solutions = [c for c in notebook.cells if "solution" in c.metadata.get("tags", []) and right in c.source]
-    assert len(solutions) == 1, f"{chapter.stem}: the mistake's text {right!r} is not in exactly one solution cell"
-    solutions[0].source = solutions[0].source.replace(right, wrong)
-    path = folder / f"{chapter.stem}-mistake.ipynb"
-    nbformat.write(notebook, path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +36,8 @@ def reports(tmp_path_factory):
     for chapter in CHAPTERS:
         submissions = {"untouched": STUDENT_DIR / chapter.name}
         if chapter in graded_chapters():  # a chapter without checks has nothing for the other two to show
-            submissions.update(instructor=chapter, mistake=with_mistake(chapter, folder))
+            nbformat.write(with_mistake(chapter), folder / f"{chapter.stem}-mistake.ipynb")
+            submissions.update(instructor=chapter, mistake=folder / f"{chapter.stem}-mistake.ipynb")
         jobs += [(chapter, student, path) for student, path in submissions.items()]
     outcomes = grade_all([(chapter, path) for chapter, _, path in jobs], workers=2, time_limit=600)
     result = {}

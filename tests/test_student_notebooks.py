@@ -88,3 +88,19 @@ def test_citations_references_and_exercises_become_plain_markdown():
     kinds = [(c.cell_type, tags(c)) for c in student.cells]
     assert kinds == [("markdown", []), ("markdown", []), ("code", [ANSWER_TAG]), ("markdown", []),
                      ("code", [CHECK_TAG]), ("markdown", [])], kinds
+
+
+def test_the_html_numbers_exercises_per_chapter():
+    from types import SimpleNamespace
+
+    from course_editions import _number_exercises_per_chapter
+
+    # As Sphinx numbers them without a numbered table of contents: across the whole book.
+    env = SimpleNamespace(toc_fignumbers={
+        "chapters/05_resnet": {"exercise": {"second": (29,), "first": (28,)}, "figure": {"plot": (3,)}},
+        "book/intro": {"exercise": {"other": (1,)}},
+    })
+    _number_exercises_per_chapter(None, env)
+    assert env.toc_fignumbers["chapters/05_resnet"] == {"exercise": {"first": (5, 1), "second": (5, 2)},
+                                                       "figure": {"plot": (3,)}}
+    assert env.toc_fignumbers["book/intro"] == {"exercise": {"other": (1,)}}
