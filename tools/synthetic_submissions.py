@@ -25,7 +25,8 @@ MISTAKES = {
     "02_alexnet": ("2.2", "alpha * window_sums", "alpha / n * window_sums"),      # PyTorch's convention, not the paper's
     "03_vgg": ("3.4", "padding=(kernel - 1) // 2", "padding=1"),                  # 1x1 convolutions grow the map
     "04_googlenet": ("4.3", ", bias=False)", ")"),                                # biases kept before batch norm
-    "05_resnet": ("5.4", "return out + (x if", "return self.relu(out) + (x if"),  # a ReLU closing the residual path
+    "05_resnet": ("5.4", "return out + (x if self.downsample is None else self.downsample(activated))",
+                  "return self.relu(out + (x if self.downsample is None else self.downsample(activated)))"),  # the old ReLU
 }
 
 
