@@ -9,7 +9,7 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/static/mathjax/tex-mml-chtml.js
 
-.PHONY: help setup data test test-unit test-notebooks test-browser colab-url book book-instructor student-notebooks execute sync bench clean
+.PHONY: help setup data test test-unit test-notebooks test-browser colab-url book book-instructor student-notebooks figures execute sync bench clean
 
 help:
 	@echo "make setup           create .venv, install everything, prepare Fashion-MNIST"
@@ -17,6 +17,7 @@ help:
 	@echo "make book            build the student edition (no solutions) into _build/html"
 	@echo "make book-instructor build the instructor edition (with solutions) into _build/instructor/html"
 	@echo "make student-notebooks  regenerate book/colab/ (chapters without solutions, for Colab)"
+	@echo "make figures         redraw the architecture diagrams in book/figures/ (tools/figures.py)"
 	@echo "make execute         re-run every chapter in full mode and store its outputs"
 	@echo "make sync            re-pair the .md and .ipynb twins with jupytext"
 	@echo "make bench           data-loading benchmark (ours vs torchvision DataLoader)"
@@ -68,6 +69,10 @@ book-instructor: setup
 
 student-notebooks: setup
 	$(PY) book/_ext/student_notebooks.py
+
+# The architecture diagrams are committed; a test fails when they differ from what this draws.
+figures: setup
+	$(PY) -m tools.figures
 
 # Full mode, on whatever device is present: refreshes the stored outputs and results/.
 execute: setup
