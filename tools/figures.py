@@ -31,6 +31,7 @@ import matplotlib
 
 matplotlib.use("svg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.text  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -183,7 +184,24 @@ def title(ax, x: float, y: float, text: str, size: float = 10, ha: str = "center
     ax.text(x, y, text, ha=ha, va="center", fontsize=size, color=INK, weight="bold")
 
 
+class CutOffError(ValueError):
+    """A label reaches past the card: the layout of that diagram needs more room."""
+
+
+def check_inside_card(fig, name: str) -> None:
+    """Every text (labels, titles, legend) must lie inside the card, so nothing is cut off."""
+    fig.draw_without_rendering()
+    card = fig.bbox.padded(-0.04 * SCALE * fig.dpi)
+    texts = [t for ax in fig.axes for t in ax.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text()]
+    for text in texts:
+        extent = text.get_window_extent()
+        if not (card.x0 <= extent.x0 and extent.x1 <= card.x1 and card.y0 <= extent.y0 and extent.y1 <= card.y1):
+            raise CutOffError(f"{name}: the label {text.get_text()!r} reaches past the card; move it or enlarge "
+                              f"the canvas in tools/figures.py")
+
+
 def save(fig, out: Path, name: str) -> Path:
+    check_inside_card(fig, name)
     path = out / f"{name}.svg"
     fig.savefig(path, format="svg", metadata={"Date": None, "Creator": "tools/figures.py"})
     plt.close(fig)
