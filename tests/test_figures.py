@@ -16,7 +16,9 @@ from tools import figures
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((REPO / "chapters").glob("[0-9][0-9]_*.md"))
 COMMITTED = sorted(figures.FIGURES.glob("*.svg"))
-FIGURE_BLOCK = re.compile(r"```\{figure\} (?P<path>\S+)\n(?P<options>(?::\w+:[^\n]*\n)*)\n(?P<caption>.+?)\n```", re.DOTALL)
+# ```{figure} PATH, its :option: lines, a blank line, the caption, the closing fence.
+FIGURE_BLOCK = re.compile(r"```\{figure\} (?P<path>\S+)\n(?P<options>(?::\w+:[^\n]*\n)*)\n(?P<caption>.+?)\n```",
+                          re.DOTALL)
 
 
 def test_committed_figures_are_current(tmp_path):

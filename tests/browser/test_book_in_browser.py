@@ -1,7 +1,8 @@
 """The built book, as a reader sees it: headless Chromium against both editions served on localhost.
 
 Run after `make book book-instructor` (that is what `make test` does); marked `browser`,
-so plain `pytest tests` skips it. Screenshots land in _build/screenshots/.
+so plain `pytest tests` skips it. Screenshots land in _build/screenshots/ (the first architecture
+diagram of every chapter page in the light and dark theme among them).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ SCREENSHOTS = REPO / "_build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 TOC = yaml.safe_load((REPO / "_toc.yml").read_text())
 CHAPTERS = [entry["file"] for part in TOC["parts"] for entry in part["chapters"] if entry["file"].startswith("chapters/")]
+DIAGRAMS = {path.name for path in (REPO / "book" / "figures").glob("*.svg")}
 REPOSITORY = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]["url"].rstrip("/")
 
 
@@ -97,6 +99,17 @@ def open_page(browser, url: str, outside: list[str]):
     return context, page, response
 
 
+def screenshot_diagram(page, diagram, name: str) -> None:
+    """The first diagram of the page in the light and in the dark theme (pydata's data-theme switch)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for theme in ("light", "dark"):
+        page.evaluate(f"Object.assign(document.documentElement.dataset, {{theme: '{theme}', mode: '{theme}'}})")
+        diagram.scroll_into_view_if_needed()
+        page.evaluate("window.scrollBy(0, -120)")  # some heading above the figure, for context
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-diagram-{theme}.png"))
+    page.evaluate("Object.assign(document.documentElement.dataset, {theme: 'light', mode: 'light'})")
+
+
 @pytest.mark.parametrize("edition", EDITIONS)
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_page_renders_offline(browser, servers, edition, chapter):
@@ -112,6 +125,16 @@ def test_chapter_page_renders_offline(browser, servers, edition, chapter):
         assert all(loaded), f"{loaded.count(False)} figure(s) failed to load"
         figures.last.scroll_into_view_if_needed()
         assert figures.last.is_visible()
+        # At least one architecture diagram (book/figures/*.svg, which Sphinx copies to _images/) has loaded.
+        shown = page.evaluate("Array.from(document.querySelectorAll('figure img'))"
+                              ".map(img => [img.src.split('/').pop(), img.complete && img.naturalWidth > 0])")
+        diagrams = {name: loaded for name, loaded in shown if name in DIAGRAMS}
+        assert diagrams, f"no architecture diagram from book/figures/ on the page (images: {shown})"
+        assert all(diagrams.values()), f"diagram(s) that failed to load: {[n for n, ok in diagrams.items() if not ok]}"
+        diagram = page.locator("figure img[src$='.svg']").first
+        diagram.scroll_into_view_if_needed()
+        assert diagram.is_visible() and diagram.bounding_box()["width"] > 300, "the diagram is hidden or shrunk"
+        screenshot_diagram(page, diagram, f"{edition}-{Path(chapter).name}")
         # Every equation is typeset by the book's own MathJax.
         maths = page.locator(".math").count()
         if maths:  # Sphinx loads MathJax only on pages that have equations
