@@ -37,9 +37,9 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E
 REPO = Path(__file__).resolve().parents[1]
 FIGURES = REPO / "book" / "figures"
 WIDTH = 10.0  # layout units across every diagram
-# Inches per layout unit. The SVG is 9 x 72 = 648 pt wide (864 CSS px); the book scales it to its
-# ~750 px content width, where 8 pt labels come out at about 9.3 px and 9 pt ones at 10.4 px.
-SCALE = 0.9
+# Inches per layout unit. The SVG is 8 x 72 = 576 pt wide (768 CSS px); the book scales it to its
+# content width (about 670 px at a 1280 px window), where 8 pt labels come out at about 9.3 px.
+SCALE = 0.8
 INK = "#1f2937"
 MUTED = "#4b5563"
 
@@ -143,14 +143,18 @@ def canvas(height: float):
     return fig, ax
 
 
+BOXED_LABELS: dict = {}  # figure -> [(label, its box)], checked before saving
+
+
 def box(ax, x: float, y: float, w: float, h: float, text: str, kind: str, size: float = 9, weight: str = "normal",
         dashed: bool = False) -> tuple:
     """A rounded box centred at (x, y); returns its (left, right, bottom, top)."""
     face, edge = KINDS[kind]
-    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0,rounding_size=0.05",
-                                fc=face, ec=edge, lw=1.2, ls="--" if dashed else "-", zorder=2))
-    ax.text(x, y, text, ha="center", va="center", fontsize=size, color=INK, weight=weight, zorder=3,
-            linespacing=1.15)
+    patch = ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0,rounding_size=0.05",
+                                        fc=face, ec=edge, lw=1.2, ls="--" if dashed else "-", zorder=2))
+    label = ax.text(x, y, text, ha="center", va="center", fontsize=size, color=INK, weight=weight, zorder=3,
+                    linespacing=1.15)
+    BOXED_LABELS.setdefault(ax.figure, []).append((label, patch))
     return (x - w / 2, x + w / 2, y - h / 2, y + h / 2)
 
 
@@ -189,7 +193,7 @@ class CutOffError(ValueError):
 
 
 def check_inside_card(fig, name: str) -> None:
-    """Every text (labels, titles, legend) must lie inside the card, so nothing is cut off."""
+    """Every text must lie inside the card, and every box label inside its box: nothing cut off or spilled."""
     fig.draw_without_rendering()
     card = fig.bbox.padded(-0.04 * SCALE * fig.dpi)
     texts = [t for ax in fig.axes for t in ax.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text()]
@@ -198,6 +202,11 @@ def check_inside_card(fig, name: str) -> None:
         if not (card.x0 <= extent.x0 and extent.x1 <= card.x1 and card.y0 <= extent.y0 and extent.y1 <= card.y1):
             raise CutOffError(f"{name}: the label {text.get_text()!r} reaches past the card; move it or enlarge "
                               f"the canvas in tools/figures.py")
+    for text, patch in BOXED_LABELS.pop(fig, []):
+        inner = patch.get_window_extent().padded(-1.5)  # keep clear of the border line
+        extent = text.get_window_extent()
+        if not (inner.x0 <= extent.x0 and extent.x1 <= inner.x1 and inner.y0 <= extent.y0 and extent.y1 <= inner.y1):
+            raise CutOffError(f"{name}: the label {text.get_text()!r} spills out of its box; widen the box")
 
 
 def save(fig, out: Path, name: str) -> Path:
@@ -227,7 +236,7 @@ def lenet(out: Path) -> Path:
     """The LeNet-5 pipeline of chapter 1 on a 28x28 image, two rows: encoder, then dense block."""
     fig, ax = canvas(3.75)
     shapes = trace(LENET_ENCODER + LENET_DENSE, (1, 28))
-    w, h, step = 1.2, 0.72, 1.95
+    w, h, step = 1.15, 0.72, 2.0
     top, bottom = 2.7, 1.25
     # Row 1: the image and the convolutional encoder.
     left = box(ax, 0.75, top, 0.95, h, "image\n1x28x28", "data")
@@ -259,7 +268,7 @@ def lenet(out: Path) -> Path:
         if previous:
             arrow(ax, (previous[1], bottom), (this[0], bottom), shape_text(shapes[len(LENET_ENCODER) + i - 1]))
         previous = this
-    scores = box(ax, xs[-1] + 1.75, bottom, 1.1, h, "10 class\nscores", "data")
+    scores = box(ax, xs[-1] + 1.7, bottom, 1.05, h, "10 class\nscores", "data")
     arrow(ax, (previous[1], bottom), (scores[0], bottom), "10")
     legend(ax, ["data", "conv", "pool", "dense"], 0.3, 0.08)
     return save(fig, out, "lenet")
@@ -416,7 +425,7 @@ def inception(out: Path) -> Path:
     c_in, c1, c3r, c3, c5r, c5, pool_proj = INCEPTION_WIDTHS["3a"]
     side = 28
     fig, ax = canvas(4.95)
-    w, h = 1.95, 0.5
+    w, h = 2.1, 0.5
     xs = [1.35, 3.8, 6.25, 8.7]
     y_in, y1, y2, y_cat, y_out = 4.4, 3.35, 2.3, 1.3, 0.7
     source = box(ax, 5.0, y_in, 2.6, 0.42, f"previous layer: {c_in}x{side}x{side}", "data", size=8.5)
@@ -461,8 +470,8 @@ AUX_HEAD = [("average pool to 4x4", "pool"), ("1x1 conv, 128", "reduce"), ("FC 1
 
 def googlenet(out: Path) -> Path:
     """GoogLeNet at 224x224: the stem, nine Inception blocks, the head, and the two auxiliary heads."""
-    fig, ax = canvas(4.7)
-    y, h, w, step = 3.55, 0.62, 0.53, 0.655
+    fig, ax = canvas(5.0)
+    y, h, w, step = 3.85, 0.62, 0.53, 0.655
     stem_shape = trace(GOOGLENET_STEM, (3, 224))[-1]
     items = [("stem", f"stem\n{shape_text(stem_shape)}", "conv", 1.15)]
     side = stem_shape[1]
@@ -485,7 +494,7 @@ def googlenet(out: Path) -> Path:
         boxes.setdefault(key, this)
         previous = this
         x += width + (step - w)
-    title(ax, 0.3, 4.4, "GoogLeNet on a 3x224x224 image (block name, output channels)", size=9.5, ha="left")
+    title(ax, 0.3, 4.7, "GoogLeNet on a 3x224x224 image (block name, output channels)", size=9.5, ha="left")
     # Stage brackets with the side of their feature maps.
     for first, last in (("3a", "3b"), ("4a", "4e"), ("5a", "5b")):
         left, right, top = boxes[first][0], boxes[last][1], y + h / 2 + 0.08
@@ -493,9 +502,9 @@ def googlenet(out: Path) -> Path:
         ax.text((left + right) / 2, top + 0.12, f"{sides[first]}x{sides[first]}", ha="center", va="bottom",
                 fontsize=8, color=MUTED)
     # The stem, spelled out below its box, and the two auxiliary heads below 4a and 4d.
-    stack_top, pitch, sh = 2.7, 0.42, 0.3
-    stacks = [("stem", [(layer.label, layer.kind) for layer in GOOGLENET_STEM], 1.65, False)]
-    stacks += [(name, AUX_HEAD, 1.6, True) for name in ("4a", "4d")]
+    stack_top, pitch, sh = 3.0, 0.42, 0.3
+    stacks = [("stem", [(layer.label, layer.kind) for layer in GOOGLENET_STEM], 1.85, False)]
+    stacks += [(name, AUX_HEAD, 1.8, True) for name in ("4a", "4d")]
     for key, layers, width, is_aux in stacks:
         cx = (boxes[key][0] + boxes[key][1]) / 2
         cx = max(cx, 0.3 + width / 2)
@@ -519,8 +528,8 @@ def googlenet(out: Path) -> Path:
     head = boxes["head"]
     ax.text((head[0] + head[1]) / 2, head[2] - 0.12, "main loss", ha="center", va="top", fontsize=8,
             color=MUTED)
-    legend(ax, ["conv", "reduce", "pool", "dense", "merge"], 4.75, 0.1, columns=2)
-    ax.text(9.7, 0.95, "Inception blocks: yellow.\nLRN in the stem not shown.", fontsize=8, color=MUTED,
+    legend(ax, ["conv", "reduce", "pool", "dense", "merge"], 0.3, 0.1, columns=3)
+    ax.text(9.7, 1.0, "Inception blocks: yellow.\nLRN in the stem not shown.", fontsize=8, color=MUTED,
             ha="right", va="center")
     return save(fig, out, "googlenet")
 
@@ -550,13 +559,13 @@ def residual_panel(ax, x: float, top: float, heading: str, layers: list[tuple], 
     ax.text(x, y, "+", ha="center", va="center", fontsize=12, color=INK, zorder=3)
     arrow(ax, (x, previous[2]), (x, y + r))
     # The shortcut: right of the main path, from the input down to the addition.
-    sx = x + w / 2 + 0.85  # clear of the main path even with a box on the shortcut
+    sx = x + w / 2 + 0.95  # clear of the main path even with a box on the shortcut
     if shortcut:
         mid = (top - 0.35 + y) / 2
         ax.plot([source[1], sx, sx], [top - 0.35, top - 0.35, mid + 0.45], color=INK, lw=1.1, zorder=1)
         sy = mid + 0.22
         for label, kind in shortcut:
-            this = box(ax, sx, sy, 1.3, 0.34, label, kind, size=8)
+            this = box(ax, sx, sy, 1.5, 0.4, label, kind, size=8)
             sy -= 0.45
         bottom = sy + 0.45 - 0.17
         polyline_arrow(ax, [(sx, bottom), (sx, y), (x + r, y)])
@@ -583,9 +592,9 @@ def residual_blocks(out: Path) -> Path:
         s = f", stride {stride}" if stride > 1 else ""
         return [(label.format(c=c, s=s), kind) for label, kind in basic]
 
-    residual_panel(ax, 2.0, top, "Basic block, same shape", fill(64, 1), [],
+    residual_panel(ax, 2.3, top, "Basic block, same shape", fill(64, 1), [],
                    ["64x56x56", "64x56x56", "64x56x56", "64x56x56"])
-    residual_panel(ax, 6.45, top, "Basic block that halves the side", fill(128, 2),
+    residual_panel(ax, 6.55, top, "Basic block that halves the side", fill(128, 2),
                    [("1x1 conv, 128\nstride 2", "reduce"), ("batch norm", "norm")],
                    ["64x56x56", "128x28x28", "128x28x28", "128x28x28"])
     legend(ax, ["data", "conv", "reduce", "norm", "merge"], 0.3, 0.05, columns=3)
@@ -602,9 +611,9 @@ def bottleneck_blocks(out: Path) -> Path:
         return [(f"1x1 conv, {c} (reduce)", "reduce"), ("batch norm, ReLU", "norm"), (f"3x3 conv, {c}{s}", "conv"),
                 ("batch norm, ReLU", "norm"), (f"1x1 conv, {4 * c} (expand)", "reduce"), ("batch norm", "norm")]
 
-    residual_panel(ax, 2.0, top, "Bottleneck, 256 channels in and out", layers(64, 1), [],
+    residual_panel(ax, 2.3, top, "Bottleneck, 256 channels in and out", layers(64, 1), [],
                    ["256x56x56", "64x56x56", "64x56x56", "256x56x56", "256x56x56"])
-    residual_panel(ax, 6.45, top, "Bottleneck that halves the side", layers(128, 2),
+    residual_panel(ax, 6.55, top, "Bottleneck that halves the side", layers(128, 2),
                    [("1x1 conv, 512\nstride 2", "reduce"), ("batch norm", "norm")],
                    ["256x56x56", "128x56x56", "128x28x28", "512x28x28", "512x28x28"])
     legend(ax, ["data", "conv", "reduce", "norm", "merge"], 0.3, 0.05, columns=3)
@@ -625,8 +634,8 @@ TIMELINE = [
 
 def timeline(out: Path) -> Path:
     """What each network added, in order; cards alternate above and below the time axis."""
-    fig, ax = canvas(4.2)
-    axis_y, card_w, card_h = 2.05, 2.6, 1.2
+    fig, ax = canvas(4.6)
+    axis_y, card_w, card_h = 2.3, 2.6, 1.45
     xs = [1.55 + i * 1.38 for i in range(len(TIMELINE))]
     ax.plot([0.3, WIDTH - 0.3], [axis_y, axis_y], color=INK, lw=1.4, zorder=1)
     for i, (x, (year, name, added)) in enumerate(zip(xs, TIMELINE)):
@@ -634,7 +643,7 @@ def timeline(out: Path) -> Path:
         ax.add_patch(matplotlib.patches.Circle((x, axis_y), 0.07, fc=KINDS["conv"][1], ec="white", lw=1, zorder=3))
         ax.text(x, axis_y + (-0.2 if above else 0.2), year, ha="center", va="center", fontsize=8.5, color=INK,
                 weight="bold")
-        cy = axis_y + (1.05 if above else -1.05)
+        cy = axis_y + (1.15 if above else -1.15)
         cx = min(max(x, 0.2 + card_w / 2), WIDTH - 0.2 - card_w / 2)
         ax.plot([x, x], [axis_y, cy + (-card_h / 2 if above else card_h / 2)], color="#9ca3af", lw=1, zorder=1)
         face, edge = KINDS["data"]
@@ -642,7 +651,7 @@ def timeline(out: Path) -> Path:
                                     boxstyle="round,pad=0,rounding_size=0.06", fc=face, ec=edge, lw=1, zorder=2))
         ax.text(cx - card_w / 2 + 0.1, cy + card_h / 2 - 0.1, name, ha="left", va="top", fontsize=9, weight="bold",
                 color=INK, zorder=3)
-        ax.text(cx - card_w / 2 + 0.1, cy + card_h / 2 - 0.33, textwrap.fill(added, 37), ha="left", va="top",
+        ax.text(cx - card_w / 2 + 0.1, cy + card_h / 2 - 0.33, textwrap.fill(added, 31), ha="left", va="top",
                 fontsize=8, color=INK, zorder=3, linespacing=1.2)
     return save(fig, out, "timeline")
 
