@@ -48,6 +48,16 @@ def test_a_label_outside_the_card_is_refused(tmp_path):
     plt.close(fig)
 
 
+def test_a_label_that_spills_out_of_its_box_is_refused(tmp_path):
+    import matplotlib.pyplot as plt
+
+    fig, ax = figures.canvas(2.0)
+    figures.box(ax, 5.0, 1.0, 0.6, 0.3, "a label much wider than its box", "conv")
+    with pytest.raises(figures.CutOffError, match="spills out of its box"):
+        figures.save(fig, tmp_path, "broken")
+    plt.close(fig)
+
+
 def torch_layer(layer: figures.Layer, channels: int) -> nn.Module:
     """The PyTorch layer a diagram box stands for (the activation does not change the shape)."""
     if layer.to_side is not None:
