@@ -12,7 +12,10 @@ in the metadata its SVG output is byte-for-byte reproducible, so a test can comp
 Why an opaque white card: an <img> SVG cannot see the theme the reader picked in
 sphinx-book-theme (its `prefers-color-scheme` follows the operating system, not the theme's
 toggle), so one drawing has to work on both backgrounds. A white card with a grey border reads
-as a printed figure on the dark theme and as a framed figure on the light one.
+as a printed figure on the dark theme (which dims images a little) and as a framed figure on the
+light one. Labels are drawn as paths (`svg.fonttype: path`), so they look the same in every browser
+whatever fonts it has; the alt text in the chapters carries the words for screen readers. The
+bytes depend on the matplotlib version: after an upgrade, run `make figures` and commit.
 
 Shapes are not typed in by hand: each diagram lists its layers (kernel, stride, padding,
 channels) and the feature-map sizes on the arrows come from the output-size formula of
