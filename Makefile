@@ -69,9 +69,10 @@ book-instructor: setup
 student-notebooks: setup
 	$(PY) book/_ext/student_notebooks.py
 
-# Full mode, on whatever device is present: refreshes the stored outputs and results/.
+# Full mode, on whatever device is present: refreshes the stored outputs and utils/book_results/.
+# Side by side on a GPU (JOBS=N to choose how many), one at a time on CPUs; the comparison last.
 execute: setup
-	$(PY) -m utils.execute $(NOTEBOOKS)
+	$(PY) -m tools.execute $(if $(JOBS),--jobs $(JOBS)) $(NOTEBOOKS)
 
 # After changing repository.url in _config.yml: the Colab cell of every chapter installs from it.
 COURSE_REPO = $(shell sed -n 's/^  url: //p' _config.yml)

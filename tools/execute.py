@@ -1,11 +1,17 @@
-"""`python -m utils.execute NOTEBOOK...`: run chapters top to bottom in full mode and store the outputs.
+"""`python -m tools.execute [--jobs N] NOTEBOOK...`: run chapters top to bottom and store their outputs.
 
 This is how the book's stored outputs are made: a fresh kernel per notebook,
-quick mode off, executed in place, the .md twin re-synced. Runs take a lock so
-that two of them never share (and slow down) the same CPU or GPU.
+quick mode off, executed in place, the .md twin re-synced. On a GPU several
+chapters run side by side (each its own kernel process), since one chapter
+alone leaves most of a large GPU idle; on CPUs they run one at a time, because
+they would only fight over the cores. The comparison chapter reads the others'
+results, so it always runs last. The wall time of each chapter goes to
+utils/book_results/executions.json (per chapter and kind of device), and one
+table closes the run: chapter, device, wall time, main-run test accuracy.
 """
 from __future__ import annotations
 
+import argparse
 import fcntl
 import json
 import os
@@ -13,10 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
-from .results import EXECUTIONS_FILE, record_execution, results_dir
-from .runtime import QUICK_ENV_VAR
+REPO = Path(__file__).resolve().parents[1]
+EXECUTIONS_PATH = REPO / "utils" / "book_results" / "executions.json"
+QUICK_ENV_VAR = "CNN_COURSE_QUICK"  # as in utils.runtime; read here without importing torch
+GPU_GIB_PER_CHAPTER = 12  # measured: chapters 1-5 side by side on one H100 held at most 11 GB in all
 
 
 def execute(notebook: Path, timeout: int = 3600) -> float:
@@ -34,32 +44,118 @@ def execute(notebook: Path, timeout: int = 3600) -> float:
     return time.perf_counter() - started
 
 
-def main(paths: list[str]) -> int:
-    os.environ.pop(QUICK_ENV_VAR, None)  # the kernel inherits this environment: full mode
-    # Idle OpenMP threads sleep instead of spinning: on a shared CPU, spinning threads of
-    # several processes slow each other down several times over.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    lock_path = Path(tempfile.gettempdir()) / "cnn-course-execute.lock"
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        started_at = time.time()
-        rows = []
-        for path in map(Path, paths):
+def device_name() -> str:
+    """The device the chapters will pick (they all call utils.try_gpu)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda:0 ({torch.cuda.get_device_name(0)})"
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def default_jobs(num_chapters: int) -> int:
+    """Side by side on a GPU, as many as its memory and the CPU cores allow; one at a time on CPUs."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return 1
+    gib = torch.cuda.get_device_properties(0).total_memory / 2**30
+    return max(1, min(num_chapters, int(gib // GPU_GIB_PER_CHAPTER), os.cpu_count() or 1))
+
+
+def record_execution(chapter: str, seconds: float, device: str, path: Path = EXECUTIONS_PATH) -> None:
+    """Keep the latest full-run wall time per chapter and kind of device ("gpu" or "cpu")."""
+    records = json.loads(path.read_text()) if path.exists() else {}
+    kind = "gpu" if device.startswith("cuda") else "cpu"
+    records.setdefault(chapter, {})[kind] = {"device": device, "seconds": round(seconds),
+                                             "date": time.strftime("%Y-%m-%d")}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
+
+
+def main_run_accuracy(chapter: str, since: float) -> str:
+    """Test accuracy of the chapter's main run (results file named after it, e.g. 01_lenet -> lenet),
+    if this execution wrote one; else "-"."""
+    from utils import results_dir
+
+    path = results_dir() / f"{chapter.split('_', 1)[-1]}.json"
+    if not path.exists() or path.stat().st_mtime < since:
+        return "-"
+    record = json.loads(path.read_text())
+    accuracy = record.get("test_acc")
+    if accuracy is None:  # records written before save_results took test_acc
+        accuracy = record["history"]["test_acc"][-1]
+    return f"{accuracy:.3f}"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tools.execute", description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK", help="chapter .ipynb files")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="chapters run side by side (default: chosen from the GPU's memory; 1 on CPUs)")
+    parser.add_argument("--quick", action="store_true",
+                        help="quick mode (CNN_COURSE_QUICK=1): a check that everything runs; nothing is recorded")
+    args = parser.parse_args(argv)
+    for path in args.notebooks:
+        if path.suffix != ".ipynb":
+            parser.error(f"{path} is not a notebook: give the .ipynb twin (e.g. chapters/01_lenet.ipynb)")
+        if not path.is_file():
+            parser.error(f"{path} does not exist")
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    return args
+
+
+def run_all(notebooks: list[Path], jobs: int) -> dict[Path, float]:
+    """Execute the chapters (`jobs` at a time), then the comparison chapter(s) after them."""
+    last = [p for p in notebooks if p.stem.endswith("comparison")]
+    first = [p for p in notebooks if p not in last]
+    seconds = {}
+    if jobs > 1 and len(first) > 1:
+        # Each kernel gets its share of the cores instead of all of them.
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+            for path, wall in zip(first, pool.map(execute, first)):
+                print(f"  done: {path} in {wall:.0f} s", flush=True)
+                seconds[path] = wall
+    else:
+        for path in first:
             print(f"Executing {path} ...", flush=True)
-            rows.append((path.stem, execute(path)))
-            record_execution(path.stem, rows[-1][1])
-    fresh = [json.loads(p.read_text()) for p in sorted(results_dir().glob("*.json"))
-             if p.stat().st_mtime >= started_at and p.name != EXECUTIONS_FILE]
-    print(f"\n{'chapter':<16}{'wall time':>10}")
-    for name, seconds in rows:
-        print(f"{name:<16}{seconds:>9.0f}s")
-    if fresh:
-        print(f"\n{'run':<24}{'device':<40}{'epochs':>7}{'test acc':>9}")
-        for record in fresh:
-            history, name = record["history"], record["name"]
-            print(f"{name:<24}{history['device']:<40}{len(history['test_acc']):>7}{history['test_acc'][-1]:>9.3f}")
+            seconds[path] = execute(path)
+    for path in last:
+        print(f"Executing {path} (reads the others' results) ...", flush=True)
+        seconds[path] = execute(path)
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.quick:
+        os.environ[QUICK_ENV_VAR] = "1"
+    else:
+        os.environ.pop(QUICK_ENV_VAR, None)  # the kernels inherit this environment: full mode
+    # Idle OpenMP threads sleep instead of spinning: spinning threads of several processes
+    # slow each other down several times over.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    device = device_name()
+    jobs = args.jobs or default_jobs(len(args.notebooks))
+    print(f"{len(args.notebooks)} notebooks on {device}, {jobs} at a time"
+          f"{' (quick mode)' if args.quick else ''}", flush=True)
+    lock_path = Path(tempfile.gettempdir()) / "cnn-course-execute.lock"
+    with open(lock_path, "w") as lock:  # two executions never share (and slow down) one machine
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        started_at, started = time.time(), time.perf_counter()
+        seconds = run_all(args.notebooks, jobs)
+        total = time.perf_counter() - started
+    if not args.quick:
+        for path, wall in seconds.items():
+            record_execution(path.stem, wall, device)
+    print(f"\n{'chapter':<16}{'device':<36}{'wall time':>10}{'main-run test acc':>19}")
+    for path in args.notebooks:
+        print(f"{path.stem:<16}{device:<36}{seconds[path]:>9.0f}s{main_run_accuracy(path.stem, started_at):>19}")
+    print(f"{'all':<16}{'':<36}{total:>9.0f}s")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
