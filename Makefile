@@ -9,7 +9,7 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/static/mathjax/tex-mml-chtml.js
 
-.PHONY: help setup data test test-unit test-notebooks test-browser colab-url book book-instructor student-notebooks execute sync bench clean
+.PHONY: help setup data test test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks execute sync bench bench-training gpu-bundle clean
 
 help:
 	@echo "make setup           create .venv, install everything, prepare Fashion-MNIST"
@@ -17,9 +17,12 @@ help:
 	@echo "make book            build the student edition (no solutions) into _build/html"
 	@echo "make book-instructor build the instructor edition (with solutions) into _build/instructor/html"
 	@echo "make student-notebooks  regenerate book/colab/ (chapters without solutions, for Colab)"
-	@echo "make execute         re-run every chapter in full mode and store its outputs"
+	@echo "make execute         re-run every chapter in full mode and store its outputs (JOBS=N side by side)"
+	@echo "make test-gpu        every notebook in quick mode on the GPU, side by side (says so and exits 0 without one)"
+	@echo "make gpu-bundle      a folder (repository, data, wheels, run.sh) for an offline GPU machine"
 	@echo "make sync            re-pair the .md and .ipynb twins with jupytext"
 	@echo "make bench           data-loading benchmark (ours vs torchvision DataLoader)"
+	@echo "make bench-training  training throughput: ours vs a d2l-style pipeline vs the model step alone"
 
 setup: $(STAMP) data $(MATHJAX)
 
@@ -49,6 +52,10 @@ test-unit: setup
 test-notebooks: setup
 	CNN_COURSE_QUICK=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
 		--durations=0 $(NOTEBOOKS)
+
+# The device check CI cannot do: every notebook in quick mode on the GPU, side by side.
+test-gpu: setup
+	$(PY) -m tools.test_gpu $(NOTEBOOKS)
 
 JB_BUILD = $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --all
 
