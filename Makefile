@@ -57,6 +57,11 @@ test-notebooks: setup
 test-gpu: setup
 	$(PY) -m tools.test_gpu $(NOTEBOOKS)
 
+# For an offline GPU machine: repository, Fashion-MNIST and Python 3.12 wheels in _build/gpu-bundle
+# (downloads the wheels once into .whl/). There: _build/gpu-bundle/run.sh OUTDIR (see the README).
+gpu-bundle: setup
+	$(PY) -m tools.gpu_bundle $(BUNDLE)
+
 JB_BUILD = $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --all
 
 # Both editions must be built first (`make test` does that).
