@@ -53,7 +53,7 @@ def test_comparison_runs_after_the_others_side_by_side(tmp_path):
     result = run_tool("--quick", "--jobs", "2", str(comparison), str(first), str(second))
     assert result.returncode == 0, result.stderr[-2000:]
     assert log.read_text().split() == ["second", "first"]  # side by side: the shorter one finished first
-    table = result.stdout[result.stdout.index("chapter"):]
+    table = result.stdout[result.stdout.index("\nchapter ") + 1:]
     assert [line.split()[0] for line in table.splitlines()[1:4]] == ["06_comparison", "01_first", "02_second"]
     assert "2 at a time (quick mode)" in result.stdout
 
@@ -66,3 +66,15 @@ def test_record_execution_keeps_one_entry_per_kind_of_device(tmp_path):
     runs = json.loads(path.read_text())["01_lenet"]
     assert runs["cpu"]["seconds"] == 600 and runs["gpu"]["seconds"] == 80
     assert runs["gpu"]["device"].startswith("cuda")
+
+
+def test_a_failing_chapter_does_not_stop_the_others(tmp_path):
+    broken = tiny_notebook(tmp_path / "01_broken.ipynb", "raise RuntimeError('weights on cpu, input on cuda')")
+    fine = tiny_notebook(tmp_path / "02_fine.ipynb", "x = 1")
+    stored = broken.read_text()
+    result = run_tool("--quick", str(broken), str(fine))
+    assert result.returncode == 1
+    assert "FAILED" in result.stdout and "weights on cpu, input on cuda" in result.stdout
+    table = result.stdout[result.stdout.index("\nchapter ") + 1:].splitlines()
+    assert "FAILED" in table[1] and table[2].split()[0] == "02_fine" and table[2].split()[-2].endswith("s")
+    assert broken.read_text() == stored  # a failed run leaves the stored notebook alone

@@ -44,6 +44,16 @@ def execute(notebook: Path, timeout: int = 3600) -> float:
     return time.perf_counter() - started
 
 
+def execute_or_report(notebook: Path) -> float | str:
+    """Like `execute`, but a failure comes back as a one-line message, so that the other chapters
+    of a long run still finish (the failed notebook is left as it was)."""
+    try:
+        return execute(notebook)
+    except Exception as error:  # a cell's error, a dead kernel, a timeout: all reported the same way
+        lines = [line for line in str(error).splitlines() if line.strip()]
+        return f"{type(error).__name__}: {lines[-1] if lines else ''}"
+
+
 def device_name() -> str:
     """The device the chapters will pick (they all call utils.try_gpu)."""
     import torch
@@ -106,8 +116,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def run_all(notebooks: list[Path], jobs: int) -> dict[Path, float]:
-    """Execute the chapters (`jobs` at a time), then the comparison chapter(s) after them."""
+def run_all(notebooks: list[Path], jobs: int) -> dict[Path, float | str]:
+    """Execute the chapters (`jobs` at a time), then the comparison chapter(s) after them.
+    Returns the wall time of each, or the error that stopped it."""
     last = [p for p in notebooks if p.stem.endswith("comparison")]
     first = [p for p in notebooks if p not in last]
     seconds = {}
@@ -115,16 +126,20 @@ def run_all(notebooks: list[Path], jobs: int) -> dict[Path, float]:
         # Each kernel gets its share of the cores instead of all of them.
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
         with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-            for path, wall in zip(first, pool.map(execute, first)):
-                print(f"  done: {path} in {wall:.0f} s", flush=True)
-                seconds[path] = wall
+            for path, outcome in zip(first, pool.map(execute_or_report, first)):
+                seconds[path] = outcome
+                print(f"  {path}: " + (f"done in {outcome:.0f} s" if isinstance(outcome, float) else outcome),
+                      flush=True)
     else:
         for path in first:
             print(f"Executing {path} ...", flush=True)
-            seconds[path] = execute(path)
+            seconds[path] = execute_or_report(path)
     for path in last:
         print(f"Executing {path} (reads the others' results) ...", flush=True)
-        seconds[path] = execute(path)
+        seconds[path] = execute_or_report(path)
+    for path, outcome in seconds.items():
+        if isinstance(outcome, str):
+            print(f"FAILED {path}: {outcome}", flush=True)
     return seconds
 
 
@@ -147,14 +162,18 @@ def main(argv: list[str] | None = None) -> int:
         started_at, started = time.time(), time.perf_counter()
         seconds = run_all(args.notebooks, jobs)
         total = time.perf_counter() - started
+    failed = [path for path, outcome in seconds.items() if isinstance(outcome, str)]
     if not args.quick:
         for path, wall in seconds.items():
-            record_execution(path.stem, wall, device)
+            if path not in failed:
+                record_execution(path.stem, wall, device)
     print(f"\n{'chapter':<16}{'device':<36}{'wall time':>10}{'main-run test acc':>19}")
     for path in args.notebooks:
-        print(f"{path.stem:<16}{device:<36}{seconds[path]:>9.0f}s{main_run_accuracy(path.stem, started_at):>19}")
+        outcome = seconds[path]
+        wall = f"{outcome:>9.0f}s" if path not in failed else f"{'FAILED':>10}"
+        print(f"{path.stem:<16}{device:<36}{wall}{main_run_accuracy(path.stem, started_at):>19}")
     print(f"{'all':<16}{'':<36}{total:>9.0f}s")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
