@@ -1,5 +1,6 @@
 """tools.execute: arguments, the comparison chapter last, side-by-side runs, the executions record."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,12 @@ def test_a_failing_chapter_does_not_stop_the_others(tmp_path):
     table = result.stdout[result.stdout.index("\nchapter ") + 1:].splitlines()
     assert "FAILED" in table[1] and table[2].split()[0] == "02_fine" and table[2].split()[-2].endswith("s")
     assert broken.read_text() == stored  # a failed run leaves the stored notebook alone
+
+
+def test_figures_are_stored_even_with_a_forced_backend(tmp_path):
+    notebook = tiny_notebook(tmp_path / "01_plot.ipynb", "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()")
+    result = subprocess.run([sys.executable, "-m", "tools.execute", "--quick", str(notebook)], cwd=REPO,
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    outputs = nbformat.read(notebook, as_version=4).cells[0].outputs
+    assert any("image/png" in output.get("data", {}) for output in outputs)

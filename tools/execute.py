@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[QUICK_ENV_VAR] = "1"
     else:
         os.environ.pop(QUICK_ENV_VAR, None)  # the kernels inherit this environment: full mode
+    # A forced backend (MPLBACKEND=Agg) keeps the kernel's inline backend from loading: no figures stored.
+    os.environ.pop("MPLBACKEND", None)
     # Idle OpenMP threads sleep instead of spinning: spinning threads of several processes
     # slow each other down several times over.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
