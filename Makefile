@@ -8,6 +8,7 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 # MathJax is served from the book itself so that pages render equations offline.
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/static/mathjax/tex-mml-chtml.js
+WHEELS  := .whl/.complete
 
 .PHONY: help setup data test test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks execute sync bench bench-training gpu-bundle clean
 
@@ -24,7 +25,7 @@ help:
 	@echo "make bench           data-loading benchmark (ours vs torchvision DataLoader)"
 	@echo "make bench-training  training throughput: ours vs a d2l-style pipeline vs the model step alone"
 
-setup: $(STAMP) data $(MATHJAX)
+setup: $(STAMP) data $(MATHJAX) $(WHEELS)
 
 # Re-installs only when the requirements change; a second run is a no-op.
 $(STAMP): requirements.txt pyproject.toml
@@ -32,6 +33,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	touch $@
+
+# The Python 3.12 wheels of the offline GPU bundle (17 MB, downloaded once), so that its test runs offline.
+$(WHEELS): tools/wheels-py312.txt | $(STAMP)
+	$(PY) -m tools.gpu_bundle --download-only && touch $@
 
 data: $(STAMP)
 	$(PY) -m utils

@@ -3,8 +3,8 @@
 run.sh is meant for a GPU machine with Python 3.12; here it runs with
 CNN_BUNDLE_PYTHON=current (this environment's packages; the bundled 3.12 wheels
 are still installed with --no-index, for 3.12, into a folder nothing imports).
-The wheels are downloaded once into .whl/; without them and without a network
-the bundle cannot be built, and these tests are skipped, saying why.
+`make setup` downloads the wheels once into .whl/; without them the bundle
+cannot be built offline, and these tests are skipped, saying why.
 """
 import os
 import subprocess
@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 have_wheels = all(gpu_bundle.cached_wheel(r) for r in gpu_bundle.wanted_wheels())
 needs_inputs = pytest.mark.skipif(
     not (have_wheels and all((gpu_bundle.DATA_DIR / f).is_file() for f in gpu_bundle.DATA_FILES)),
-    reason="needs the wheels in .whl/ (`make gpu-bundle` downloads them once) and Debian's Fashion-MNIST")
+    reason="needs the wheels in .whl/ (`make setup` downloads them once) and Debian's Fashion-MNIST")
 
 
 @pytest.fixture(scope="module")

@@ -108,7 +108,11 @@ def build(folder: Path, data_dir: Path = DATA_DIR) -> Path:
 
 
 def main(argv: list[str]) -> int:
+    """`python -m tools.gpu_bundle [FOLDER]`, or `--download-only` to fill .whl/ (what `make setup` does)."""
     try:
+        if argv[:1] == ["--download-only"]:
+            print(f"{len(wheel_files())} wheels for the GPU bundle in {WHEEL_CACHE}")
+            return 0
         build(Path(argv[0]) if argv else REPO / "_build" / "gpu-bundle")
     except BundleError as error:
         print(f"gpu-bundle: {error}", file=sys.stderr)
