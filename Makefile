@@ -8,8 +8,9 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 # MathJax is served from the book itself so that pages render equations offline.
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/static/mathjax/tex-mml-chtml.js
+WHEELS  := .whl/.complete
 
-.PHONY: help setup data test test-unit test-notebooks test-browser colab-url book book-instructor student-notebooks figures execute sync bench clean
+.PHONY: help setup data test test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks figures execute sync bench bench-training gpu-bundle clean
 
 help:
 	@echo "make setup           create .venv, install everything, prepare Fashion-MNIST"
@@ -18,11 +19,14 @@ help:
 	@echo "make book-instructor build the instructor edition (with solutions) into _build/instructor/html"
 	@echo "make student-notebooks  regenerate book/colab/ (chapters without solutions, for Colab)"
 	@echo "make figures         redraw the architecture diagrams in book/figures/ (tools/figures.py)"
-	@echo "make execute         re-run every chapter in full mode and store its outputs"
+	@echo "make execute         re-run every chapter in full mode and store its outputs (JOBS=N side by side)"
+	@echo "make test-gpu        every notebook in quick mode on the GPU, side by side (says so and exits 0 without one)"
+	@echo "make gpu-bundle      a folder (repository, data, wheels, run.sh) for an offline GPU machine"
 	@echo "make sync            re-pair the .md and .ipynb twins with jupytext"
 	@echo "make bench           data-loading benchmark (ours vs torchvision DataLoader)"
+	@echo "make bench-training  training throughput: ours vs a d2l-style pipeline vs the model step alone"
 
-setup: $(STAMP) data $(MATHJAX)
+setup: $(STAMP) data $(MATHJAX) $(WHEELS)
 
 # Re-installs only when the requirements change; a second run is a no-op.
 $(STAMP): requirements.txt pyproject.toml
@@ -30,6 +34,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	touch $@
+
+# The Python 3.12 wheels of the offline GPU bundle (17 MB, downloaded once), so that its test runs offline.
+$(WHEELS): tools/wheels-py312.txt | $(STAMP)
+	$(PY) -m tools.gpu_bundle --download-only && touch $@
 
 data: $(STAMP)
 	$(PY) -m utils
@@ -50,6 +58,15 @@ test-unit: setup
 test-notebooks: setup
 	CNN_COURSE_QUICK=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
 		--durations=0 $(NOTEBOOKS)
+
+# The device check CI cannot do: every notebook in quick mode on the GPU, side by side.
+test-gpu: setup
+	$(PY) -m tools.test_gpu $(NOTEBOOKS)
+
+# For an offline GPU machine: repository, Fashion-MNIST and Python 3.12 wheels in _build/gpu-bundle
+# (downloads the wheels once into .whl/). There: _build/gpu-bundle/run.sh OUTDIR (see the README).
+gpu-bundle: setup
+	$(PY) -m tools.gpu_bundle $(BUNDLE)
 
 JB_BUILD = $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --all
 
@@ -74,9 +91,10 @@ student-notebooks: setup
 figures: setup
 	$(PY) -m tools.figures
 
-# Full mode, on whatever device is present: refreshes the stored outputs and results/.
+# Full mode, on whatever device is present: refreshes the stored outputs and utils/book_results/.
+# Side by side on a GPU (JOBS=N to choose how many), one at a time on CPUs; the comparison last.
 execute: setup
-	$(PY) -m utils.execute $(NOTEBOOKS)
+	$(PY) -m tools.execute $(if $(JOBS),--jobs $(JOBS)) $(NOTEBOOKS)
 
 # After changing repository.url in _config.yml: the Colab cell of every chapter installs from it.
 COURSE_REPO = $(shell sed -n 's/^  url: //p' _config.yml)
@@ -90,6 +108,10 @@ sync:
 
 bench: setup
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/bench_load_data.py
+
+# BENCH_ARGS="--steps 100 --workers 4" etc.; the defaults finish in about a minute on a CPU.
+bench-training: setup
+	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/bench_training.py $(BENCH_ARGS)
 
 clean:
 	rm -rf _build

@@ -116,7 +116,7 @@ def _generated_tables(app: Sphinx, docname: str, source: list[str]) -> None:
     exercises = [row for nb in sorted(CHAPTERS_DIR.glob("*.ipynb")) for row in _exercise_rows(nb)]
     table = ["| Chapter | Exercise | Kind | Solution |", "|---|---|---|---|", *exercises]
     source[0] = source[0].replace("<!-- exercises-table -->", "\n".join(table))
-    executions_file = CHAPTERS_DIR.parent / "results" / "executions.json"
+    executions_file = CHAPTERS_DIR.parent / "utils" / "book_results" / "executions.json"
     executions = json.loads(executions_file.read_text()) if executions_file.exists() else {}
     times = ["| Chapter | GPU | CPU |", "|---|---|---|", *_run_time_rows(executions)]
     source[0] = source[0].replace("<!-- run-times-table -->", "\n".join(times))
