@@ -175,6 +175,7 @@ NOISE = {
     "an absolute path of the build machine": re.compile(r"(?<![\w.])/(?:root|work|home|tmp)/"),
     "a PosixPath": re.compile(r"PosixPath\("),
     "the Colab install code": re.compile(r"google\.colab|cnn-course-utils @ git\+"),
+    "a torchinfo unit as an enum name": re.compile(r"Units\.[A-Z]+"),
 }
 PAGES = [entry["file"] for part in TOC["parts"] for entry in part["chapters"]] + [TOC["root"]]
 
