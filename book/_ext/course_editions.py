@@ -27,10 +27,10 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
 
-from student_notebooks import CHAPTERS_DIR, STUDENT_DIR, STUDENT_URL_PATH
+from student_notebooks import CHAPTERS_DIR, HIDDEN_CHECK_TAG, SOLUTION_TAG, STUDENT_DIR, STUDENT_URL_PATH, chapter_number
 
 EDITIONS = ("student", "instructor")
-SOLUTION_CLASS = "tag_solution"
+HIDDEN_CLASSES = {f"tag_{SOLUTION_TAG}", f"tag_{HIDDEN_CHECK_TAG}"}  # cells students never see
 WHERE_SOLUTIONS_ARE = """\
 In the repository, the solutions are the code cells tagged `solution` in the chapter notebooks
 (`chapters/`), each right after the exercise it answers; this instructor edition is built from them
@@ -61,7 +61,7 @@ def _remove_solution_cells(app: Sphinx, doctree: nodes.document) -> None:
     if not app.config.hide_solutions:
         return
     for cell in list(doctree.findall(nodes.container)):
-        if SOLUTION_CLASS in cell.get("classes", []):
+        if HIDDEN_CLASSES & set(cell.get("classes", [])):
             cell.parent.remove(cell)
 
 
@@ -159,10 +159,27 @@ def _generated_tables(app: Sphinx, docname: str, source: list[str]) -> None:
     source[0] = source[0].replace("<!-- where-solutions-are -->", where)
 
 
+def _number_exercises_per_chapter(app: Sphinx, env) -> list[str]:
+    """Number exercises "Exercise 5.1" (chapter 5, first exercise), as the student notebooks do.
+
+    sphinx-exercise numbers exercises with Sphinx's numfig, which counts across the
+    whole book when the table of contents is not section-numbered (ResNet's first
+    exercise would be Exercise 28). Runs after Sphinx has assigned the numbers.
+    """
+    for docname, numbers in env.toc_fignumbers.items():
+        if not docname.startswith(f"{CHAPTERS_DIR.name}/") or "exercise" not in numbers:
+            continue
+        in_order = sorted(numbers["exercise"].items(), key=lambda item: item[1])
+        chapter = chapter_number(Path(docname))
+        numbers["exercise"] = {node_id: (chapter, index) for index, (node_id, _) in enumerate(in_order, 1)}
+    return []
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _configure, priority=900)
     app.connect("source-read", _generated_tables)
     app.connect("doctree-read", _remove_solution_cells)
+    app.connect("env-get-updated", _number_exercises_per_chapter, priority=900)  # after the toctree collector
     app.connect("html-page-context", _student_colab_links, priority=900)  # after sphinx-book-theme's 501
     app.connect("build-finished", _student_downloads)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
