@@ -133,12 +133,15 @@ def _reference_entry(key: str) -> str:
 
 @cache
 def _repository_files_url() -> str:
-    """Where Colab can fetch the repository's files: raw.githubusercontent.com for a GitHub repository."""
+    """Where Colab can fetch the repository's files: raw.githubusercontent.com for the configured repository."""
     import yaml
 
+    sys.path.insert(0, str(REPO))  # tools/pages_url.py is the one parser of repository.url
+    from tools.pages_url import github_owner_and_repo
+
     repository = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]
-    owner_and_name = repository["url"].rstrip("/").removeprefix("https://github.com/")
-    return f"https://raw.githubusercontent.com/{owner_and_name}/{repository.get('branch', 'main')}"
+    owner, repo = github_owner_and_repo(repository["url"])
+    return f"https://raw.githubusercontent.com/{owner}/{repo}/{repository.get('branch', 'main')}"
 
 
 def figure_url(path: str) -> str:
