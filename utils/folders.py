@@ -89,8 +89,10 @@ def find_images(folder: Path) -> dict[str, list[Path]]:
         raise ValueError(f"{folder} has one class folder ({class_dirs[0].name}); a classifier needs at least two. "
                          f"Add a folder of images for each other class: {folder}/<class name>/<image>.jpg")
     if skipped:
-        names = ", ".join(map(str, skipped[:10])) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else "")
-        warnings.warn(f"Skipped {len(skipped)} file(s) that are not readable images: {names}. "
+        # Paths relative to the folder the reader passed: short, and free of this machine's layout.
+        names = ", ".join(str(path.relative_to(folder)) for path in skipped[:10])
+        names += f" and {len(skipped) - 10} more" if len(skipped) > 10 else ""
+        warnings.warn(f"Skipped {len(skipped)} file(s) in {folder.name}/ that are not readable images: {names}. "
                       "Delete or replace them to silence this warning.", stacklevel=3)
     return images
 
@@ -185,7 +187,7 @@ def load_folder(
         train_images, test_images = find_images(root / "train"), find_images(test_dir)
         if set(train_images) != set(test_images):
             raise ValueError(
-                f"{root / 'train'} and {test_dir} have different class folders (only in train: "
+                f"train/ and {test_dir.name}/ (in {root.name}/) have different class folders (only in train: "
                 f"{sorted(set(train_images) - set(test_images))}, only in {test_dir.name}: "
                 f"{sorted(set(test_images) - set(train_images))}). Every class needs images in both.")
         train_set, test_set = ImageFiles(root / "train", train_images, train_tf), ImageFiles(test_dir, test_images, test_tf)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,12 @@ from torch import nn
 
 from .common import atomic_write
 from .profile import activation_bytes, count_macs
-from .runtime import describe_device, is_quick, try_gpu
+from .runtime import is_quick
 from .training import History
 
 RESULTS_ENV_VAR = "CNN_COURSE_RESULTS"
 BOOK_RESULTS = Path(__file__).resolve().parent / "book_results"
-EXECUTIONS_FILE = "executions.json"  # wall time of each chapter's full run, per device (not a run record)
+EXECUTIONS_FILE = "executions.json"  # tools/execute.py's wall times, not a run record
 
 
 def results_dir() -> Path:
@@ -77,16 +76,3 @@ def load_results() -> dict[str, dict[str, Any]]:
             runs[f"{name} (yours)" if name in runs else name] = record
     return runs
 
-
-def record_execution(chapter: str, seconds: float) -> None:
-    """Keep the latest full-run wall time per chapter and device in executions.json.
-
-    Used by the notebook-execution tool only (it moves out of the package with it).
-    """
-    path = results_dir() / EXECUTIONS_FILE
-    records = json.loads(path.read_text()) if path.exists() else {}
-    device = describe_device(try_gpu())
-    kind = "gpu" if device.startswith("cuda") else "cpu"
-    records.setdefault(chapter, {})[kind] = {"device": device, "seconds": round(seconds), "date": time.strftime("%Y-%m-%d")}
-    text = json.dumps(records, indent=2, sort_keys=True) + "\n"
-    atomic_write(path, lambda file: file.write(text.encode()))

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 from docutils import nodes
@@ -30,6 +31,12 @@ from student_notebooks import CHAPTERS_DIR, HIDDEN_CHECK_TAG, SOLUTION_TAG, STUD
 
 EDITIONS = ("student", "instructor")
 HIDDEN_CLASSES = {f"tag_{SOLUTION_TAG}", f"tag_{HIDDEN_CHECK_TAG}"}  # cells students never see
+WHERE_SOLUTIONS_ARE = """\
+In the repository, the solutions are the code cells tagged `solution` in the chapter notebooks
+(`chapters/`), each right after the exercise it answers; this instructor edition is built from them
+with `make book-instructor`. The student edition, its search index, its downloadable notebooks and the
+notebooks that its Colab buttons open are built without them.
+"""
 
 
 def edition() -> str:
@@ -83,8 +90,34 @@ def _student_downloads(app: Sphinx, exception: Exception | None) -> None:
 EXERCISE = re.compile(r"^`{3,}\{exercise\} (\w+): (.*)\n:label: (\S+)", re.MULTILINE)
 
 
+def _cell_seconds(cell: dict) -> float | None:
+    """How long a code cell took in the stored run, from the timestamps Jupyter records."""
+    timing = cell.get("metadata", {}).get("execution", {})
+    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+    if not (start and end):
+        return None
+    return (datetime.fromisoformat(end.replace("Z", "+00:00"))
+            - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+
+
+def _solution_compute(cells: list[dict], after: int) -> str:
+    """The measured run time of the solution cells that follow cell `after` ("no code to run" when there is none)."""
+    seconds, index = [], after + 1
+    while index < len(cells) and "solution" in cells[index].get("metadata", {}).get("tags", []):
+        seconds.append(_cell_seconds(cells[index]))
+        index += 1
+    if not seconds:
+        return "no code to run"
+    if None in seconds:
+        return "not measured"
+    total = sum(seconds)
+    if total < 1:
+        return "under 1 s"
+    return f"{total:.0f} s" if total < 90 else f"{total / 60:.1f} min"
+
+
 def _exercise_rows(notebook: Path) -> list[str]:
-    """Table rows for the exercises of one chapter: link, kind, and what the solution consists of."""
+    """Table rows for the exercises of one chapter: link, kind, what the solution consists of, and its run time."""
     cells = json.loads(notebook.read_text())["cells"]
     markdown = ["".join(cell["source"]) if cell["cell_type"] == "markdown" else "" for cell in cells]
     rows = []
@@ -93,8 +126,9 @@ def _exercise_rows(notebook: Path) -> list[str]:
         holder = next((i for i, text in enumerate(markdown) if re.search(rf"\{{solution\}} {label}\n", text)), None)
         after = cells[holder + 1] if holder is not None and holder + 1 < len(cells) else {}
         has_code = "solution" in after.get("metadata", {}).get("tags", [])
+        compute = _solution_compute(cells, holder) if holder is not None else "no code to run"
         rows.append(f"| {{doc}}`/chapters/{notebook.stem}` | {{ref}}`{title} <{label}>` | {kind} | "
-                    f"{'worked answer and code' if has_code else 'worked answer'} |")
+                    f"{'worked answer and code' if has_code else 'worked answer'} | {compute} |")
     return rows
 
 
@@ -114,12 +148,15 @@ def _generated_tables(app: Sphinx, docname: str, source: list[str]) -> None:
     if docname != "book/instructors":
         return
     exercises = [row for nb in sorted(CHAPTERS_DIR.glob("*.ipynb")) for row in _exercise_rows(nb)]
-    table = ["| Chapter | Exercise | Kind | Solution |", "|---|---|---|---|", *exercises]
+    table = ["| Chapter | Exercise | Kind | Solution | Solution's run time |", "|---|---|---|---|---|", *exercises]
     source[0] = source[0].replace("<!-- exercises-table -->", "\n".join(table))
-    executions_file = CHAPTERS_DIR.parent / "results" / "executions.json"
+    executions_file = CHAPTERS_DIR.parent / "utils" / "book_results" / "executions.json"
     executions = json.loads(executions_file.read_text()) if executions_file.exists() else {}
     times = ["| Chapter | GPU | CPU |", "|---|---|---|", *_run_time_rows(executions)]
     source[0] = source[0].replace("<!-- run-times-table -->", "\n".join(times))
+    # Where the solution files are is said to instructors only: the student edition never points at them.
+    where = WHERE_SOLUTIONS_ARE if edition() == "instructor" else ""
+    source[0] = source[0].replace("<!-- where-solutions-are -->", where)
 
 
 def _number_exercises_per_chapter(app: Sphinx, env) -> list[str]:

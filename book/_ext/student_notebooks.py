@@ -132,6 +132,27 @@ def _reference_entry(key: str) -> str:
 
 
 @cache
+def _repository_files_url() -> str:
+    """Where Colab can fetch the repository's files: raw.githubusercontent.com for the configured repository."""
+    import yaml
+
+    sys.path.insert(0, str(REPO))  # tools/pages_url.py is the one parser of repository.url
+    from tools.pages_url import github_owner_and_repo
+
+    repository = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]
+    owner, repo = github_owner_and_repo(repository["url"])
+    return f"https://raw.githubusercontent.com/{owner}/{repo}/{repository.get('branch', 'main')}"
+
+
+def figure_url(path: str) -> str:
+    """A figure path of a chapter (relative to chapters/) as an address a standalone notebook can load."""
+    if re.match(r"^[a-z]+://", path):
+        return path
+    relative = (CHAPTERS_DIR / path).resolve().relative_to(REPO).as_posix()
+    return f"{_repository_files_url()}/{relative}"
+
+
+@cache
 def _target_titles() -> dict[str, str]:
     """`(label)=` targets of the book's pages and the headings they sit on."""
     titles = {}
@@ -179,7 +200,9 @@ class MarkdownConverter:
         if name == "solution":
             return ""
         if name in ("figure", "image"):
-            return f"![{body or arg}]({arg})\n"
+            alt = re.search(r":alt:[ \t]*([^\n]*)", match["options"])
+            caption = f"\n\n*{body}*" if body else ""
+            return f"![{alt.group(1).strip() if alt else body or arg}]({figure_url(arg)}){caption}\n"
         if name == "math":
             return f"$$\n{body}\n$$\n"
         if name in ADMONITIONS:

@@ -1,7 +1,8 @@
 """The built book, as a reader sees it: headless Chromium against both editions served on localhost.
 
 Run after `make book book-instructor` (that is what `make test` does); marked `browser`,
-so plain `pytest tests` skips it. Screenshots land in _build/screenshots/.
+so plain `pytest tests` skips it. Screenshots land in _build/screenshots/ (the first architecture
+diagram of every chapter page in the light and dark theme among them).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ SCREENSHOTS = REPO / "_build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 TOC = yaml.safe_load((REPO / "_toc.yml").read_text())
 CHAPTERS = [entry["file"] for part in TOC["parts"] for entry in part["chapters"] if entry["file"].startswith("chapters/")]
+DIAGRAMS = {path.name for path in (REPO / "book" / "figures").glob("*.svg")}
 REPOSITORY = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]["url"].rstrip("/")
 
 
@@ -97,6 +99,17 @@ def open_page(browser, url: str, outside: list[str]):
     return context, page, response
 
 
+def screenshot_diagram(page, diagram, name: str) -> None:
+    """The first diagram of the page in the light and in the dark theme (pydata's data-theme switch)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for theme in ("light", "dark"):
+        page.evaluate(f"Object.assign(document.documentElement.dataset, {{theme: '{theme}', mode: '{theme}'}})")
+        diagram.scroll_into_view_if_needed()
+        page.evaluate("window.scrollBy(0, -120)")  # some heading above the figure, for context
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-diagram-{theme}.png"))
+    page.evaluate("Object.assign(document.documentElement.dataset, {theme: 'light', mode: 'light'})")
+
+
 @pytest.mark.parametrize("edition", EDITIONS)
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_page_renders_offline(browser, servers, edition, chapter):
@@ -112,6 +125,16 @@ def test_chapter_page_renders_offline(browser, servers, edition, chapter):
         assert all(loaded), f"{loaded.count(False)} figure(s) failed to load"
         figures.last.scroll_into_view_if_needed()
         assert figures.last.is_visible()
+        # At least one architecture diagram (book/figures/*.svg, which Sphinx copies to _images/) has loaded.
+        shown = page.evaluate("Array.from(document.querySelectorAll('figure img'))"
+                              ".map(img => [img.src.split('/').pop(), img.complete && img.naturalWidth > 0])")
+        diagrams = {name: loaded for name, loaded in shown if name in DIAGRAMS}
+        assert diagrams, f"no architecture diagram from book/figures/ on the page (images: {shown})"
+        assert all(diagrams.values()), f"diagram(s) that failed to load: {[n for n, ok in diagrams.items() if not ok]}"
+        diagram = page.locator("figure img[src$='.svg']").first
+        diagram.scroll_into_view_if_needed()
+        assert diagram.is_visible() and diagram.bounding_box()["width"] > 300, "the diagram is hidden or shrunk"
+        screenshot_diagram(page, diagram, f"{edition}-{Path(chapter).name}")
         # Every equation is typeset by the book's own MathJax.
         maths = page.locator(".math").count()
         if maths:  # Sphinx loads MathJax only on pages that have equations
@@ -167,3 +190,75 @@ def test_internal_links_resolve(edition):
             if not (page.parent / target).resolve().exists():
                 broken.append(f"{page.relative_to(root)} -> {target}")
     assert not broken, f"{len(broken)} broken internal links, e.g. {broken[:5]}"
+
+
+# Text a reader must never see: nbval's markers and the Colab install code (what the book's source decides) ...
+NOISE = {
+    "an nbval marker": re.compile(r"NBVAL"),
+    "the Colab install code": re.compile(r"google\.colab|cnn-course-utils @ git\+"),
+}
+# ... and what stale outputs of an old run still show: the build machine's folders, torchinfo's enum names.
+OUTPUT_NOISE = {
+    "an absolute path of the build machine": re.compile(r"(?<![\w.])/(?:root|work|home|tmp)/"),
+    "a PosixPath": re.compile(r"PosixPath\("),
+    "a torchinfo unit as an enum name": re.compile(r"Units\.[A-Z]+"),
+}
+PAGES = [entry["file"] for part in TOC["parts"] for entry in part["chapters"]] + [TOC["root"]]
+# The chapters' stored outputs come from a run made before the path and unit fixes; they are clean only once
+# the chapters are re-executed with the current code. Strict: this fails as soon as a page is clean, so that
+# the mark is removed then.
+STALE_OUTPUTS = pytest.mark.xfail(strict=True, reason="stored outputs predate the fix: re-execute the chapters")
+
+
+def visible_noise(servers, browser, page_name: str, patterns: dict) -> dict:
+    outside: list[str] = []
+    context, page, response = open_page(browser, f"{servers['student']}/{page_name}.html", outside)
+    try:
+        assert response is not None and response.ok
+        text = page.inner_text("body")
+        return {what: pattern.findall(text)[:3] for what, pattern in patterns.items() if pattern.search(text)}
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_student_page_shows_no_build_noise(browser, servers, page_name):
+    found = visible_noise(servers, browser, page_name, NOISE)
+    assert not found, f"{page_name}: the page shows {found}"
+
+
+@pytest.mark.parametrize("page_name", [pytest.param(p, marks=STALE_OUTPUTS) if p in CHAPTERS else p for p in PAGES])
+def test_student_page_shows_no_machine_paths_or_enum_names(browser, servers, page_name):
+    found = visible_noise(servers, browser, page_name, OUTPUT_NOISE)
+    assert not found, f"{page_name}: the page shows {found}"
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_code_is_not_cut_off_at_the_page_width(browser, servers, edition, chapter):
+    """At a 1280-pixel window, no code cell is wider than its box (nothing hidden behind a scroll bar)."""
+    outside: list[str] = []
+    context, page, _ = open_page(browser, f"{servers[edition]}/{chapter}.html", outside)
+    try:
+        overflowing = page.evaluate("""Array.from(document.querySelectorAll('.cell_input pre'))
+            .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+            .map(pre => ({width: pre.clientWidth, needed: pre.scrollWidth,
+                          line: pre.innerText.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '')}))""")
+        assert page.locator(".cell_input pre").count() > 0
+        assert not overflowing, f"{len(overflowing)} code cell(s) cut off, e.g. {overflowing[:2]}"
+    finally:
+        context.close()
+
+
+def test_comparison_table_is_an_html_table(browser, servers):
+    outside: list[str] = []
+    chapter = next(c for c in CHAPTERS if "comparison" in c)
+    context, page, _ = open_page(browser, f"{servers['student']}/{chapter}.html", outside)
+    try:
+        tables = page.locator(".cell_output table")
+        assert tables.count() >= 1, "the comparison table is not rendered as an HTML <table>"
+        headers = tables.first.locator("th").all_inner_texts()
+        assert "network" in headers and "test accuracy" in headers, headers
+        assert "|---|" not in page.inner_text("body"), "raw Markdown table text on the page"
+    finally:
+        context.close()

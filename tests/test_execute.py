@@ -1,0 +1,90 @@
+"""tools.execute: arguments, the comparison chapter last, side-by-side runs, the executions record."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tools.execute import parse_args, record_execution
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_notebook(path: Path, source: str) -> Path:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    nbformat.write(nb, path)
+    return path
+
+
+def run_tool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tools.execute", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "required: NOTEBOOK"),
+    (["chapters/01_lenet.md"], "is not a notebook"),
+    (["no/such.ipynb"], "does not exist"),
+    (["--jobs", "0", "chapters/01_lenet.ipynb"], "--jobs must be at least 1"),
+])
+def test_bad_arguments_are_clear_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_help_works():
+    result = run_tool("--help")
+    assert result.returncode == 0 and "--jobs" in result.stdout
+
+
+def test_comparison_runs_after_the_others_side_by_side(tmp_path):
+    log = tmp_path / "order.log"
+    # Each chapter appends its name; the comparison checks both others are already there.
+    write = "import time; time.sleep({pause}); open(r'{log}', 'a').write('{name}\\n')"
+    first = tiny_notebook(tmp_path / "01_first.ipynb", write.format(pause=1, log=log, name="first"))
+    second = tiny_notebook(tmp_path / "02_second.ipynb", write.format(pause=0, log=log, name="second"))
+    comparison = tiny_notebook(tmp_path / "06_comparison.ipynb",
+                               f"assert sorted(open(r'{log}').read().split()) == ['first', 'second']")
+    result = run_tool("--quick", "--jobs", "2", str(comparison), str(first), str(second))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert log.read_text().split() == ["second", "first"]  # side by side: the shorter one finished first
+    table = result.stdout[result.stdout.index("\nchapter ") + 1:]
+    assert [line.split()[0] for line in table.splitlines()[1:4]] == ["06_comparison", "01_first", "02_second"]
+    assert "2 at a time (quick mode)" in result.stdout
+
+
+def test_record_execution_keeps_one_entry_per_kind_of_device(tmp_path):
+    path = tmp_path / "executions.json"
+    record_execution("01_lenet", 684.4, "cpu (2 threads)", path)
+    record_execution("01_lenet", 80.2, "cuda:0 (NVIDIA H100 80GB HBM3)", path)
+    record_execution("01_lenet", 600.0, "cpu (2 threads)", path)
+    runs = json.loads(path.read_text())["01_lenet"]
+    assert runs["cpu"]["seconds"] == 600 and runs["gpu"]["seconds"] == 80
+    assert runs["gpu"]["device"].startswith("cuda")
+
+
+def test_a_failing_chapter_does_not_stop_the_others(tmp_path):
+    broken = tiny_notebook(tmp_path / "01_broken.ipynb", "raise RuntimeError('weights on cpu, input on cuda')")
+    fine = tiny_notebook(tmp_path / "02_fine.ipynb", "x = 1")
+    stored = broken.read_text()
+    result = run_tool("--quick", str(broken), str(fine))
+    assert result.returncode == 1
+    assert "FAILED" in result.stdout and "weights on cpu, input on cuda" in result.stdout
+    table = result.stdout[result.stdout.index("\nchapter ") + 1:].splitlines()
+    assert "FAILED" in table[1] and table[2].split()[0] == "02_fine" and table[2].split()[-2].endswith("s")
+    assert broken.read_text() == stored  # a failed run leaves the stored notebook alone
+
+
+def test_figures_are_stored_even_with_a_forced_backend(tmp_path):
+    notebook = tiny_notebook(tmp_path / "01_plot.ipynb", "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()")
+    result = subprocess.run([sys.executable, "-m", "tools.execute", "--quick", str(notebook)], cwd=REPO,
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    outputs = nbformat.read(notebook, as_version=4).cells[0].outputs
+    assert any("image/png" in output.get("data", {}) for output in outputs)

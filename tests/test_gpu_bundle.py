@@ -1,0 +1,71 @@
+"""tools.gpu_bundle and its run.sh: built here, run here on the CPU in quick mode, with no network.
+
+run.sh is meant for a GPU machine with Python 3.12; here it runs with
+CNN_BUNDLE_PYTHON=current (this environment's packages; the bundled 3.12 wheels
+are still installed with --no-index, for 3.12, into a folder nothing imports).
+`make setup` downloads the wheels once into .whl/; without them the bundle
+cannot be built offline, and these tests are skipped, saying why.
+"""
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tools import gpu_bundle
+
+REPO = Path(__file__).resolve().parents[1]
+
+have_wheels = all(gpu_bundle.cached_wheel(r) for r in gpu_bundle.wanted_wheels())
+needs_inputs = pytest.mark.skipif(
+    not (have_wheels and all((gpu_bundle.DATA_DIR / f).is_file() for f in gpu_bundle.DATA_FILES)),
+    reason="needs the wheels in .whl/ (`make setup` downloads them once) and Debian's Fashion-MNIST")
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return gpu_bundle.build(tmp_path_factory.mktemp("bundle") / "gpu-bundle")
+
+
+@needs_inputs
+def test_bundle_holds_repository_data_and_wheels_within_64_mb(bundle):
+    assert gpu_bundle.folder_bytes(bundle) <= 64 * 10**6
+    with tarfile.open(bundle / "repo.tar.gz") as archive:
+        names = set(archive.getnames())
+    assert {"Makefile", "tools/execute.py", "tools/test_gpu.py", "chapters/01_lenet.ipynb"} <= names
+    assert sorted(p.name for p in (bundle / "data").iterdir()) == sorted(gpu_bundle.DATA_FILES)
+    assert len(list((bundle / "wheels").glob("*.whl"))) == len(gpu_bundle.wanted_wheels())
+    assert os.access(bundle / "run.sh", os.X_OK)
+
+
+@needs_inputs
+def test_run_sh_quick_mode_on_the_cpu_without_network(bundle, tmp_path):
+    out = tmp_path / "out"
+    env = {**os.environ, "CNN_BUNDLE_QUICK": "1", "CNN_BUNDLE_PYTHON": "current", "PYTHON": sys.executable,
+           "OMP_NUM_THREADS": "1",
+           # No network: any attempt to reach a package index or a download fails at once.
+           "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "https_proxy": "http://127.0.0.1:9",
+           "http_proxy": "http://127.0.0.1:9", "CNN_COURSE_DATA": str(tmp_path / "no-data-here")}
+    env.pop("PYTHONPATH", None)  # the bundle's own copy of the repository must be what runs
+    result = subprocess.run([str(bundle / "run.sh"), str(out), "chapters/01_lenet.ipynb", "chapters/06_comparison.ipynb"], env=env,
+                            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"installed {len(gpu_bundle.wanted_wheels())} wheels" in result.stdout
+    assert "no CUDA GPU" in result.stdout
+    table = result.stdout.rstrip().splitlines()[-4:]  # the table comes last
+    assert [line.split()[0] for line in table] == ["chapter", "01_lenet", "06_comparison", "all"]
+    assert 0 < float(table[1].split()[-1]) <= 1  # the main run's test accuracy, read from its results file
+    assert (out / "chapters" / "06_comparison.ipynb").is_file() and (out / "log.txt").read_text()
+    assert [p.name for p in (out / "book_results").glob("lenet.json")] == ["lenet.json"]
+
+
+def test_run_sh_without_outdir_is_an_error():
+    result = subprocess.run(["bash", str(REPO / "tools" / "gpu_bundle_run.sh")], capture_output=True, text=True)
+    assert result.returncode == 2 and "OUTDIR" in result.stdout
+
+
+def test_missing_data_is_a_clear_error(tmp_path):
+    with pytest.raises(gpu_bundle.BundleError, match="apt-get install dataset-fashion-mnist"):
+        gpu_bundle.build(tmp_path / "bundle", data_dir=tmp_path)
