@@ -1,6 +1,8 @@
 """Results files: saved with costs and settings, the book's runs shipped, quick runs kept apart."""
 import json
 
+import pytest
+
 from torch import nn
 
 import utils.results as results
@@ -41,3 +43,11 @@ def test_the_book_results_ship_with_the_package_and_are_marked(tmp_path, monkeyp
     runs = load_results()
     assert runs[sorted(stored)[0]]["source"] == "book" and runs[f"{sorted(stored)[0]} (yours)"]["source"] == "yours"
     assert runs["my_net"]["source"] == "yours" and "executions" not in runs
+
+
+def test_a_results_file_from_an_older_version_is_skipped_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNN_COURSE_RESULTS", str(tmp_path))
+    (tmp_path / "old_net.json").write_text(json.dumps({"name": "old_net", "history": {}, "settings": {}}))
+    with pytest.warns(UserWarning, match=r"old_net.json .*older version .*no costs, test_acc.*Run its chapter again"):
+        runs = load_results()
+    assert "old_net" not in runs

@@ -10,8 +10,10 @@ from .predict import load_class_mapping, predict, save_class_mapping
 from .profile import activation_bytes, count_macs
 from .results import load_results, results_dir, save_results
 from .runtime import describe_device, is_quick, set_seed, try_gpu
+from .torchinfo_units import fix_torchinfo_units
 from .training import History, evaluate_accuracy, train
 
+fix_torchinfo_units()  # every chapter imports utils before it prints a torchinfo summary
 
 __all__ = [
     "FASHION_MNIST_CLASSES", "CheckpointError", "DataUnavailableError", "FolderBatches", "History", "TensorBatches",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from .training import History
 
 RESULTS_ENV_VAR = "CNN_COURSE_RESULTS"
 BOOK_RESULTS = Path(__file__).resolve().parent / "book_results"
+RECORD_KEYS = ("history", "settings", "costs", "test_acc")  # what the comparison chapter reads
 EXECUTIONS_FILE = "executions.json"  # tools/execute.py's wall times, not a run record
 
 
@@ -60,8 +62,15 @@ def save_results(name: str, history: History, net: nn.Module, *, test_acc: float
 def _read_runs(folder: Path, source: str) -> dict[str, dict[str, Any]]:
     runs = {}
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        if path.name != EXECUTIONS_FILE:
-            runs[path.stem] = {**json.loads(path.read_text()), "source": source}
+        if path.name == EXECUTIONS_FILE:
+            continue
+        record = json.loads(path.read_text())
+        missing = [key for key in RECORD_KEYS if key not in record]
+        if missing:  # an older course version's file: skipped, never read as zeros
+            warnings.warn(f"Skipped {path.name} in {folder.name}/: it was saved by an older version of the "
+                          f"course (no {', '.join(missing)}). Run its chapter again to replace it.", stacklevel=3)
+            continue
+        runs[path.stem] = {**record, "source": source}
     return runs
 
 
