@@ -99,6 +99,10 @@ def open_page(browser, url: str, outside: list[str]):
     return context, page, response
 
 
+# Sections shown in the screenshots of how a chapter trains: LeNet's loop written out, GoogLeNet's run.
+TRAINING_SECTIONS = {"01_lenet": "the-training-loop-written-out", "04_googlenet": "training-googlenet-on-fashion-mnist"}
+
+
 def screenshot_diagram(page, diagram, name: str) -> None:
     """The first diagram of the page in the light and in the dark theme (pydata's data-theme switch)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -155,6 +159,11 @@ def test_chapter_page_renders_offline(browser, servers, edition, chapter):
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.goto(f"{servers[edition]}/{chapter}.html#exercises", wait_until="networkidle")
             page.screenshot(path=str(SCREENSHOTS / f"{edition}-{Path(chapter).name}.png"))
+        if edition == "student" and Path(chapter).name in TRAINING_SECTIONS:
+            section = TRAINING_SECTIONS[Path(chapter).name]
+            page.goto(f"{servers[edition]}/{chapter}.html#{section}", wait_until="networkidle")
+            assert page.locator(f"section#{section}").count() == 1, f"no section #{section} on the page"
+            page.screenshot(path=str(SCREENSHOTS / f"{edition}-{Path(chapter).name}-training.png"))
     finally:
         context.close()
     assert not outside, f"requests left the machine: {outside[:5]}"
@@ -197,17 +206,13 @@ NOISE = {
     "an nbval marker": re.compile(r"NBVAL"),
     "the Colab install code": re.compile(r"google\.colab|cnn-course-utils @ git\+"),
 }
-# ... and what stale outputs of an old run still show: the build machine's folders, torchinfo's enum names.
+# ... nor what outputs must never show: the build machine's folders, a PosixPath, torchinfo's enum names.
 OUTPUT_NOISE = {
     "an absolute path of the build machine": re.compile(r"(?<![\w.])/(?:root|work|home|tmp)/"),
     "a PosixPath": re.compile(r"PosixPath\("),
     "a torchinfo unit as an enum name": re.compile(r"Units\.[A-Z]+"),
 }
 PAGES = [entry["file"] for part in TOC["parts"] for entry in part["chapters"]] + [TOC["root"]]
-# The chapters' stored outputs come from a run made before the path and unit fixes; they are clean only once
-# the chapters are re-executed with the current code. Strict: this fails as soon as a page is clean, so that
-# the mark is removed then.
-STALE_OUTPUTS = pytest.mark.xfail(strict=True, reason="stored outputs predate the fix: re-execute the chapters")
 
 
 def visible_noise(servers, browser, page_name: str, patterns: dict) -> dict:
@@ -227,7 +232,7 @@ def test_student_page_shows_no_build_noise(browser, servers, page_name):
     assert not found, f"{page_name}: the page shows {found}"
 
 
-@pytest.mark.parametrize("page_name", [pytest.param(p, marks=STALE_OUTPUTS) if p in CHAPTERS else p for p in PAGES])
+@pytest.mark.parametrize("page_name", PAGES)
 def test_student_page_shows_no_machine_paths_or_enum_names(browser, servers, page_name):
     found = visible_noise(servers, browser, page_name, OUTPUT_NOISE)
     assert not found, f"{page_name}: the page shows {found}"
