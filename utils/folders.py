@@ -10,7 +10,6 @@ labels new images with a model trained on them.
 """
 from __future__ import annotations
 
-import json
 import os
 import random
 import warnings

@@ -86,6 +86,18 @@ class LivePlot:
             xs.append(x)
             ys.append(value)
 
+    def draw(self, x: float, **values: float) -> None:
+        """`add` then `update`: one new point of each named curve, redrawn."""
+        self.add(x, **values)
+        self.update()
+
+    def replay(self, history: Any) -> LivePlot:
+        """Add the epochs of a resumed run (a History), so that the plot starts where it stopped."""
+        for epoch in range(history.epochs):
+            self.add(epoch + 1, train_loss=history.train_loss[epoch], train_acc=history.train_acc[epoch],
+                     val_acc=history.val_acc[epoch])
+        return self
+
     def update(self) -> None:
         """Redraw every curve."""
         if not self.enabled:

@@ -13,7 +13,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checkpoint import CheckpointError, check_settings, check_writable, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    check_settings,
+    check_writable,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .common import eval_mode, main_output
 from .live import LivePlot, ProgressBar
 from .runtime import describe_device, is_quick, model_device, note_once, pick_device
@@ -45,6 +51,17 @@ class History:
     def best_epoch(self) -> int:
         """The epoch (counting from 1) with the highest validation accuracy; the first one on ties."""
         return max(range(self.epochs), key=self.val_acc.__getitem__) + 1 if self.epochs else 0
+
+    def add_epoch(self, train_loss: float, train_acc: float, val_acc: float, examples_per_sec: float, *,
+                  seconds: float) -> None:
+        self.train_loss.append(train_loss)
+        self.train_acc.append(train_acc)
+        self.val_acc.append(val_acc)
+        self.examples_per_sec.append(examples_per_sec)
+        self.seconds.append(seconds)
+
+    def last_epoch(self) -> dict[str, float]:
+        return {"train_loss": self.train_loss[-1], "train_acc": self.train_acc[-1], "val_acc": self.val_acc[-1]}
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "best_epoch": self.best_epoch}
@@ -177,8 +194,9 @@ def run_settings(train_iter: Any, opt: torch.optim.Optimizer, num_epochs: int, l
 
 
 def resume(path: Path, net: nn.Module, opt: torch.optim.Optimizer, scheduler: Any, settings: dict[str, Any],
-           device: torch.device) -> dict[str, Any]:
-    """Load the checkpoint at `path` into `net`, `opt`, `scheduler` and the random generators."""
+           device: torch.device) -> tuple[History, dict | None]:
+    """Load the checkpoint at `path` into `net`, `opt`, `scheduler` and the random generators;
+    return the history so far and the best weights kept."""
     state = load_checkpoint(path, net)
     check_settings(path, state.get("settings"), settings)
     net.load_state_dict(state["model"])
@@ -191,7 +209,16 @@ def resume(path: Path, net: nn.Module, opt: torch.optim.Optimizer, scheduler: An
     done, planned = state["epoch"], settings["num_epochs"]
     print(f"{path} holds all {done} epochs: nothing left to train." if done >= planned
           else f"Resuming from {path} after epoch {done} of {planned}.")
-    return state
+    return History.from_dict({**state["history"], "device": describe_device(device)}), state["best_model"]
+
+
+def run_state(net: nn.Module, opt: torch.optim.Optimizer, scheduler: Any, history: History,
+              settings: dict[str, Any], best_weights: dict | None, device: torch.device) -> dict[str, Any]:
+    """Everything `resume` needs to continue the run exactly where it stopped."""
+    return {"model_class": type(net).__name__, "model": net.state_dict(), "optimizer": opt.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None, "epoch": history.epochs,
+            "history": history.to_dict(), "settings": settings, "best_model": best_weights,
+            "rng_cpu": torch.get_rng_state(), "rng_cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []}
 
 
 def train(
@@ -203,13 +230,11 @@ def train(
 ) -> History:
     """Train `net` with mini-batch gradient descent; evaluate it on `val_iter` after every epoch.
 
-    `loss_fn(output, labels)` gets the raw model output (a tuple for models with auxiliary
-    heads) and returns the batch's mean loss. `optimizer` is "sgd" (with `momentum`), "adam",
-    "adamw", or a torch.optim instance built from `net.parameters()` with the same `lr`.
-    `lr_schedule="cosine"` decays the rate to zero over the run. `keep_best=True` leaves the
-    weights of the epoch with the best validation accuracy in `net`. With `checkpoint=PATH`
-    the run is saved after every epoch and a later call with the same settings resumes it
-    exactly; more epochs continue a run with a constant rate. CNN_COURSE_QUICK=1 caps the run.
+    `loss_fn(output, labels)` gets the raw model output (a tuple for models with auxiliary heads).
+    `optimizer` is "sgd" (with `momentum`), "adam", "adamw", or a torch.optim instance for `net`
+    with the same `lr`. `lr_schedule="cosine"` decays the rate to zero. `keep_best=True` leaves the
+    weights of the best validation epoch in `net`. `checkpoint=PATH` saves every epoch and resumes a
+    run with the same settings (more epochs continue it). CNN_COURSE_QUICK=1 caps the run.
     """
     check_arguments(num_epochs, lr, lr_schedule, loss_fn)
     num_epochs, num_batches = quick_caps(num_epochs, len(train_iter))
@@ -224,19 +249,14 @@ def train(
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, num_epochs) if lr_schedule else None
     use_amp, amp_dtype, scaler = mixed_precision_setup(mixed_precision, device)
     settings = run_settings(train_iter, opt, num_epochs, lr_schedule, keep_best)
-    history = History(device=describe_device(device), image_shape=list(first_images.shape[1:]))
-    best_weights = None
+    history, best_weights = History(device=describe_device(device), image_shape=list(first_images.shape[1:])), None
     if checkpoint is not None:
         check_writable(checkpoint)
         if Path(checkpoint).exists():
-            state = resume(Path(checkpoint), net, opt, scheduler, settings, device)
-            history = History.from_dict({**state["history"], "device": history.device})
-            best_weights = state["best_model"]
+            history, best_weights = resume(Path(checkpoint), net, opt, scheduler, settings, device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    live, progress = LivePlot(num_epochs, enabled=plot), ProgressBar()
-    for epoch, values in enumerate(zip(history.train_loss, history.train_acc, history.val_acc), 1):
-        live.add(epoch, **dict(zip(("train_loss", "train_acc", "val_acc"), values)))  # the epochs resumed
+    live, progress = LivePlot(num_epochs, enabled=plot).replay(history), ProgressBar()
 
     for epoch in range(history.epochs, num_epochs):
         net.train()
@@ -258,31 +278,20 @@ def train(
             correct += (main_output(output).argmax(dim=1) == labels).sum()
             seen += len(labels)
             if (i + 1) % max(num_batches // 4, 1) == 0 and i + 1 < num_batches:  # four redraws per epoch
-                live.add(epoch + (i + 1) / num_batches, train_loss=loss_sum.item() / seen, train_acc=int(correct) / seen)
-                live.update()
+                live.draw(epoch + (i + 1) / num_batches, train_loss=loss_sum.item() / seen, train_acc=int(correct) / seen)
         bar.close()
         if scheduler is not None:
             scheduler.step()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        train_seconds = time.perf_counter() - started
-        history.train_loss.append(loss_sum.item() / seen)
-        history.train_acc.append(int(correct) / seen)
-        history.val_acc.append(evaluate_accuracy(net, val_iter, device))
-        history.examples_per_sec.append(seen / train_seconds)
-        history.seconds.append(time.perf_counter() - started)
-        live.add(epoch + 1, train_loss=history.train_loss[-1], train_acc=history.train_acc[-1], val_acc=history.val_acc[-1])
-        live.update()
+        examples_per_sec = seen / (time.perf_counter() - started)  # training steps only
+        history.add_epoch(loss_sum.item() / seen, int(correct) / seen, evaluate_accuracy(net, val_iter, device),
+                          examples_per_sec, seconds=time.perf_counter() - started)  # evaluation included
+        live.draw(epoch + 1, **history.last_epoch())
         if keep_best and history.best_epoch == epoch + 1:
             best_weights = copy.deepcopy(net.state_dict())
         if checkpoint is not None:
-            save_checkpoint(checkpoint, {
-                "model_class": type(net).__name__, "model": net.state_dict(), "optimizer": opt.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else None, "epoch": epoch + 1,
-                "history": history.to_dict(), "settings": settings, "best_model": best_weights,
-                "rng_cpu": torch.get_rng_state(),
-                "rng_cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
-            })
+            save_checkpoint(checkpoint, run_state(net, opt, scheduler, history, settings, best_weights, device))
     if device.type == "cuda":
         history.peak_memory_bytes = torch.cuda.max_memory_allocated(device)
     if keep_best and best_weights is not None:
