@@ -24,9 +24,9 @@ MISTAKES = {
     "01_lenet": ("1.2", "nn.Conv2d(1, 6, 3, padding=1)", "nn.Conv2d(1, 6, 3)"),  # the first pair shrinks the map
     "02_alexnet": ("2.2", "alpha * window_sums", "alpha / n * window_sums"),      # PyTorch's convention, not the paper's
     "03_vgg": ("3.4", "padding=(kernel - 1) // 2", "padding=1"),                  # 1x1 convolutions grow the map
-    "04_googlenet": ("4.3", ", bias=False)", ")"),                                # biases kept before batch norm
-    "05_resnet": ("5.4", "return out + (x if self.downsample is None else self.downsample(activated))",
-                  "return self.relu(out + (x if self.downsample is None else self.downsample(activated)))"),  # the old ReLU
+    "04_googlenet": ("4.3", "bias=False,", ""),                                   # biases kept before batch norm
+    "05_resnet": ("5.4", "return out + (\n            x if self.downsample is None else self.downsample(activated)\n        )",
+                  "return self.relu(\n            out + (x if self.downsample is None else self.downsample(activated))\n        )"),  # the old ReLU
 }
 
 
