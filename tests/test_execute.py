@@ -45,15 +45,22 @@ def test_help_works():
 
 def test_comparison_runs_after_the_others_side_by_side(tmp_path):
     log = tmp_path / "order.log"
-    # Each chapter appends its name; the comparison checks both others are already there.
-    write = "import time; time.sleep({pause}); open(r'{log}', 'a').write('{name}\\n')"
-    first = tiny_notebook(tmp_path / "01_first.ipynb", write.format(pause=1, log=log, name="first"))
-    second = tiny_notebook(tmp_path / "02_second.ipynb", write.format(pause=0, log=log, name="second"))
+    # "first" waits until "second" has written its line: that can only happen when both run at once
+    # (kernel start-up times vary on a busy machine, so a fixed sleep would make this test flaky).
+    wait_for_second = (f"import time, pathlib; log = pathlib.Path(r'{log}')\n"
+                       "deadline = time.time() + 120\n"
+                       "while 'second' not in (log.read_text() if log.exists() else ''):\n"
+                       "    assert time.time() < deadline, 'second never ran beside first'\n"
+                       "    time.sleep(0.1)\n"
+                       "with log.open('a') as f: f.write('first\\n')")
+    first = tiny_notebook(tmp_path / "01_first.ipynb", wait_for_second)
+    second = tiny_notebook(tmp_path / "02_second.ipynb", f"open(r'{log}', 'a').write('second\\n')")
+    # The comparison checks that both others have finished before it starts.
     comparison = tiny_notebook(tmp_path / "06_comparison.ipynb",
                                f"assert sorted(open(r'{log}').read().split()) == ['first', 'second']")
     result = run_tool("--quick", "--jobs", "2", str(comparison), str(first), str(second))
     assert result.returncode == 0, result.stderr[-2000:]
-    assert log.read_text().split() == ["second", "first"]  # side by side: the shorter one finished first
+    assert log.read_text().split() == ["second", "first"]
     table = result.stdout[result.stdout.index("\nchapter ") + 1:]
     assert [line.split()[0] for line in table.splitlines()[1:4]] == ["06_comparison", "01_first", "02_second"]
     assert "2 at a time (quick mode)" in result.stdout
