@@ -112,3 +112,20 @@ def test_a_figure_becomes_an_image_colab_can_load_with_its_alt_text_and_caption(
     text = student.cells[0].source
     assert text.startswith("![Boxes and arrows](https://raw.githubusercontent.com/"), text
     assert "/main/book/figures/lenet.svg)" in text and "*The caption.*" in text and ":name:" not in text
+
+
+def test_the_exercise_table_gives_solution_code_to_its_own_exercise_only(tmp_path):
+    from course_editions import _exercise_rows
+
+    fence = "```{{{kind}}} {text}\n:label: {label}\n\nWords.\n```\n"
+    two = (fence.format(kind="exercise", text="Concept: think", label="ex-think")
+           + fence.format(kind="solution", text="ex-think", label="sol-think")
+           + fence.format(kind="exercise", text="Coding: build", label="ex-build")
+           + fence.format(kind="solution", text="ex-build", label="sol-build"))
+    code = nbformat.v4.new_code_cell("pass", metadata={"tags": ["solution"], "execution": {
+        "iopub.execute_input": "2026-11-28T10:00:00Z", "shell.execute_reply": "2026-11-28T10:00:27Z"}})
+    path = tmp_path / "01_demo.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(two), code]), path)
+    think, build = _exercise_rows(path)
+    assert "Concept | worked answer | no code to run |" in think, think
+    assert "Coding | worked answer and code | 27 s |" in build, build

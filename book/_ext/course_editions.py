@@ -7,7 +7,9 @@ student edition this extension
 * turns on sphinx-exercise's `hide_solutions`, which drops `{solution}` directives;
 * deletes notebook cells tagged `solution` (runnable solutions are code cells,
   which no directive can wrap in a way that survives `hide_solutions`), so the
-  solution code is absent from the HTML and the search index, not hidden by CSS;
+  solution code is absent from the HTML and the search index, not hidden by CSS,
+  and drops the stored outputs of the public checks, which only the solutions
+  made pass;
 * points the Colab button at the student notebooks in `book/colab/`, and
   replaces the downloadable `.ipynb` sources with those same notebooks.
 
@@ -27,7 +29,7 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
 
-from student_notebooks import CHAPTERS_DIR, HIDDEN_CHECK_TAG, SOLUTION_TAG, STUDENT_DIR, STUDENT_URL_PATH, chapter_number
+from student_notebooks import CHAPTERS_DIR, CHECK_TAG, HIDDEN_CHECK_TAG, SOLUTION_TAG, STUDENT_DIR, STUDENT_URL_PATH, chapter_number
 
 EDITIONS = ("student", "instructor")
 HIDDEN_CLASSES = {f"tag_{SOLUTION_TAG}", f"tag_{HIDDEN_CHECK_TAG}"}  # cells students never see
@@ -61,8 +63,14 @@ def _remove_solution_cells(app: Sphinx, doctree: nodes.document) -> None:
     if not app.config.hide_solutions:
         return
     for cell in list(doctree.findall(nodes.container)):
-        if HIDDEN_CLASSES & set(cell.get("classes", [])):
+        classes = set(cell.get("classes", []))
+        if HIDDEN_CLASSES & classes:
             cell.parent.remove(cell)
+        elif f"tag_{CHECK_TAG}" in classes:
+            # A public check's stored output ("the checks pass") came from the solution, which this
+            # edition leaves out: students see the check's code, and its verdict when they run it.
+            for output in [c for c in cell.children if "cell_output" in c.get("classes", [])]:
+                cell.remove(output)
 
 
 def _student_colab_links(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
@@ -122,11 +130,15 @@ def _exercise_rows(notebook: Path) -> list[str]:
     markdown = ["".join(cell["source"]) if cell["cell_type"] == "markdown" else "" for cell in cells]
     rows = []
     for kind, title, label in EXERCISE.findall("\n".join(markdown)):
-        # A runnable solution is the cell tagged `solution` right after the cell with its {solution}.
-        holder = next((i for i, text in enumerate(markdown) if re.search(rf"\{{solution\}} {label}\n", text)), None)
-        after = cells[holder + 1] if holder is not None and holder + 1 < len(cells) else {}
+        # A runnable solution is the cell tagged `solution` right after the cell with its {solution},
+        # unless that markdown cell goes on to another exercise (the code then belongs to that one).
+        holder, last = None, False
+        for i, text in enumerate(markdown):
+            if found := re.search(rf"\{{solution\}} {label}\n", text):
+                holder, last = i, "{exercise}" not in text[found.end():]
+        after = cells[holder + 1] if holder is not None and last and holder + 1 < len(cells) else {}
         has_code = "solution" in after.get("metadata", {}).get("tags", [])
-        compute = _solution_compute(cells, holder) if holder is not None else "no code to run"
+        compute = _solution_compute(cells, holder) if has_code else "no code to run"
         rows.append(f"| {{doc}}`/chapters/{notebook.stem}` | {{ref}}`{title} <{label}>` | {kind} | "
                     f"{'worked answer and code' if has_code else 'worked answer'} | {compute} |")
     return rows
