@@ -6,6 +6,7 @@ diagram of every chapter page in the light and dark theme among them).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import json
@@ -81,8 +82,11 @@ def browser():
         browser.close()
 
 
-def open_page(browser, url: str, outside: list[str]):
-    """A fresh context (fresh profile) that blocks and records every request leaving the machine."""
+@contextlib.contextmanager
+def page_at(browser, url: str):
+    """The page at `url` in a fresh context (fresh profile) that blocks every request leaving the
+    machine; when the block ends without an error, none may have been attempted."""
+    outside: list[str] = []
     context = browser.new_context(viewport={"width": 1280, "height": 900})
 
     def guard(route):
@@ -94,9 +98,12 @@ def open_page(browser, url: str, outside: list[str]):
             route.abort()
 
     context.route("**/*", guard)
-    page = context.new_page()
-    response = page.goto(url, wait_until="networkidle")
-    return context, page, response
+    try:
+        page = context.new_page()
+        yield page, page.goto(url, wait_until="networkidle")
+    finally:
+        context.close()
+    assert not outside, f"requests left the machine: {outside[:5]}"
 
 
 # Sections shown in the screenshots of how a chapter trains: LeNet's loop written out, GoogLeNet's run.
@@ -117,9 +124,7 @@ def screenshot_diagram(page, diagram, name: str) -> None:
 @pytest.mark.parametrize("edition", EDITIONS)
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_page_renders_offline(browser, servers, edition, chapter):
-    outside: list[str] = []
-    context, page, response = open_page(browser, f"{servers[edition]}/{chapter}.html", outside)
-    try:
+    with page_at(browser, f"{servers[edition]}/{chapter}.html") as (page, response):
         assert response is not None and response.ok
         # Figures from the stored run (the training curves among them) are loaded and on the page.
         figures = page.locator(".cell_output img")
@@ -164,9 +169,6 @@ def test_chapter_page_renders_offline(browser, servers, edition, chapter):
             page.goto(f"{servers[edition]}/{chapter}.html#{section}", wait_until="networkidle")
             assert page.locator(f"section#{section}").count() == 1, f"no section #{section} on the page"
             page.screenshot(path=str(SCREENSHOTS / f"{edition}-{Path(chapter).name}-training.png"))
-    finally:
-        context.close()
-    assert not outside, f"requests left the machine: {outside[:5]}"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -230,14 +232,10 @@ PAGES = [entry["file"] for part in TOC["parts"] for entry in part["chapters"]] +
 
 
 def visible_noise(servers, browser, page_name: str, patterns: dict) -> dict:
-    outside: list[str] = []
-    context, page, response = open_page(browser, f"{servers['student']}/{page_name}.html", outside)
-    try:
+    with page_at(browser, f"{servers['student']}/{page_name}.html") as (page, response):
         assert response is not None and response.ok
         text = page.inner_text("body")
-        return {what: pattern.findall(text)[:3] for what, pattern in patterns.items() if pattern.search(text)}
-    finally:
-        context.close()
+    return {what: pattern.findall(text)[:3] for what, pattern in patterns.items() if pattern.search(text)}
 
 
 @pytest.mark.parametrize("page_name", PAGES)
@@ -256,28 +254,20 @@ def test_student_page_shows_no_machine_paths_or_enum_names(browser, servers, pag
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_code_is_not_cut_off_at_the_page_width(browser, servers, edition, chapter):
     """At a 1280-pixel window, no code cell is wider than its box (nothing hidden behind a scroll bar)."""
-    outside: list[str] = []
-    context, page, _ = open_page(browser, f"{servers[edition]}/{chapter}.html", outside)
-    try:
+    with page_at(browser, f"{servers[edition]}/{chapter}.html") as (page, _):
         overflowing = page.evaluate("""Array.from(document.querySelectorAll('.cell_input pre'))
             .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
             .map(pre => ({width: pre.clientWidth, needed: pre.scrollWidth,
                           line: pre.innerText.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '')}))""")
         assert page.locator(".cell_input pre").count() > 0
         assert not overflowing, f"{len(overflowing)} code cell(s) cut off, e.g. {overflowing[:2]}"
-    finally:
-        context.close()
 
 
 def test_comparison_table_is_an_html_table(browser, servers):
-    outside: list[str] = []
     chapter = next(c for c in CHAPTERS if "comparison" in c)
-    context, page, _ = open_page(browser, f"{servers['student']}/{chapter}.html", outside)
-    try:
+    with page_at(browser, f"{servers['student']}/{chapter}.html") as (page, _):
         tables = page.locator(".cell_output table")
         assert tables.count() >= 1, "the comparison table is not rendered as an HTML <table>"
         headers = tables.first.locator("th").all_inner_texts()
         assert "network" in headers and "test accuracy" in headers, headers
         assert "|---|" not in page.inner_text("body"), "raw Markdown table text on the page"
-    finally:
-        context.close()
