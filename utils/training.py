@@ -60,9 +60,6 @@ class History:
         self.examples_per_sec.append(examples_per_sec)
         self.seconds.append(seconds)
 
-    def last_epoch(self) -> dict[str, float]:
-        return {"train_loss": self.train_loss[-1], "train_acc": self.train_acc[-1], "val_acc": self.val_acc[-1]}
-
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "best_epoch": self.best_epoch}
 
@@ -256,7 +253,7 @@ def train(
             history, best_weights = resume(Path(checkpoint), net, opt, scheduler, settings, device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    live, progress = LivePlot(num_epochs, enabled=plot).replay(history), ProgressBar()
+    live, progress = LivePlot(num_epochs, enabled=plot).add_epochs(history), ProgressBar()
 
     for epoch in range(history.epochs, num_epochs):
         net.train()
@@ -287,7 +284,7 @@ def train(
         examples_per_sec = seen / (time.perf_counter() - started)  # training steps only
         history.add_epoch(loss_sum.item() / seen, int(correct) / seen, evaluate_accuracy(net, val_iter, device),
                           examples_per_sec, seconds=time.perf_counter() - started)  # evaluation included
-        live.draw(epoch + 1, **history.last_epoch())
+        live.add_epochs(history, start=epoch).draw()
         if keep_best and history.best_epoch == epoch + 1:
             best_weights = copy.deepcopy(net.state_dict())
         if checkpoint is not None:
