@@ -95,17 +95,13 @@ def evaluate_accuracy(net: nn.Module, data_iter: Iterable, device: torch.device 
     return correct / total
 
 
-def first_batch(data_iter: Iterable, name: str) -> tuple[Tensor, Tensor]:
-    """The first (images, labels) batch, or an error naming the empty iterable."""
-    batch = next(iter(data_iter), None)
-    if batch is None:
-        raise ValueError(f"{name} yields no batches: it is empty, or an iterator already used up. Check the data "
+def check_input_size(net: nn.Module, val_iter: Iterable) -> list[int]:
+    """Run two images of `val_iter` through `net` (initializing lazy layers) and return their shape;
+    an empty iterable or images too small for `net` get an error that says what to do."""
+    images, _ = next(iter(val_iter), (None, None))
+    if images is None:
+        raise ValueError("val_iter yields no batches: it is empty, or an iterator already used up. Check the data "
                          "(for an image folder: its images), or pass the batches load_data returned.")
-    return batch
-
-
-def check_input_size(net: nn.Module, images: Tensor) -> None:
-    """Run two images through `net` (initializing lazy layers) and turn a shape failure into advice."""
     try:
         with torch.no_grad(), eval_mode(net):
             net(images[:2].to(model_device(net)))
@@ -118,6 +114,7 @@ def check_input_size(net: nn.Module, images: Tensor) -> None:
                 f"pooling shrink them to nothing ({message.splitlines()[0]}). Load the data with a larger "
                 "resize, e.g. load_data(batch_size, resize=224) for networks designed for ImageNet.") from None
         raise
+    return list(images.shape[1:])
 
 
 def check_arguments(num_epochs: int, lr: float, lr_schedule: str | None, loss_fn: Any) -> None:
@@ -238,15 +235,14 @@ def train(
     if num_batches == 0:
         raise ValueError("train_iter has no batches: the training set is empty. Check the data you loaded.")
     device = pick_device(device)
-    first_images, _ = first_batch(val_iter, "val_iter")
-    check_input_size(net, first_images)  # before the optimizer: lazy layers get their weights here
+    image_shape = check_input_size(net, val_iter)  # before the optimizer: lazy layers get their weights here
     memory_format = torch.channels_last if channels_last else torch.preserve_format
     net.to(device, memory_format=memory_format)
     opt = make_optimizer(optimizer, net, lr, momentum, weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, num_epochs) if lr_schedule else None
     use_amp, amp_dtype, scaler = mixed_precision_setup(mixed_precision, device)
     settings = run_settings(train_iter, opt, num_epochs, lr_schedule, keep_best)
-    history, best_weights = History(device=describe_device(device), image_shape=list(first_images.shape[1:])), None
+    history, best_weights = History(device=describe_device(device), image_shape=image_shape), None
     if checkpoint is not None:
         check_writable(checkpoint)
         if Path(checkpoint).exists():
