@@ -13,13 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checkpoint import (
-    CheckpointError,
-    check_settings,
-    check_writable,
-    load_checkpoint,
-    save_checkpoint,
-)
+from .checkpoint import check_settings, check_writable, load_checkpoint, save_checkpoint
 from .common import eval_mode, main_output
 from .live import LivePlot, ProgressBar
 from .runtime import describe_device, is_quick, model_device, note_once, pick_device
@@ -27,7 +21,6 @@ from .runtime import describe_device, is_quick, model_device, note_once, pick_de
 QUICK_MAX_EPOCHS, QUICK_MAX_BATCHES = 2, 8
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 LossFn = Callable[[Any, Tensor], Tensor]
-__all__ = ["CheckpointError", "History", "cross_entropy", "evaluate_accuracy", "train"]
 
 
 @dataclass
