@@ -49,7 +49,9 @@ def prepare_fashion_mnist(root: str | os.PathLike | None = None, *, download: bo
             if all((raw / name).is_file() for name in RAW_FILES):
                 return raw
     except OSError as error:  # a read-only folder, a full disk, or a file where a folder should be
-        raise _unwritable(raw, error) from None
+        raise DataUnavailableError(
+            f"Cannot write the Fashion-MNIST files into {raw} ({type(error).__name__}: {error}). "
+            f"Pass a folder you can write to as root=..., or set {DATA_ENV_VAR} to one.") from None
     raise DataUnavailableError(
         f"Fashion-MNIST is not in {raw} and could not be fetched ({reason}).\n"
         "Two ways to get it:\n"
@@ -58,13 +60,6 @@ def prepare_fashion_mnist(root: str | os.PathLike | None = None, *, download: bo
         "  2. With internet access: run again and torchvision downloads it, or copy the four\n"
         f"     *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist into {raw}.\n"
         f"To use another folder, pass root=... or set {DATA_ENV_VAR}."
-    )
-
-
-def _unwritable(raw: Path, error: OSError) -> DataUnavailableError:
-    return DataUnavailableError(
-        f"Cannot write the Fashion-MNIST files into {raw} ({type(error).__name__}: {error}). "
-        f"Pass a folder you can write to as root=..., or set {DATA_ENV_VAR} to one."
     )
 
 
