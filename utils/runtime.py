@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import random
 
+import numpy as np
 import torch
 
 QUICK_ENV_VAR = "CNN_COURSE_QUICK"
@@ -65,12 +66,7 @@ def describe_device(device: torch.device | str) -> str:
 
 
 def set_seed(seed: int = 0) -> None:
-    """Seed Python, NumPy (if present) and torch so that a run can be repeated."""
+    """Seed Python, NumPy and torch so that a run can be repeated."""
     random.seed(seed)
+    np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
-    try:
-        import numpy as np
-
-        np.random.seed(seed)
-    except ImportError:
-        pass
