@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from .checkpoint import load_checkpoint
-from .common import eval_mode, main_output
+from .common import atomic_write, eval_mode, main_output
 from .folders import eval_transform, is_readable_image, open_image
 from .runtime import model_device
 
@@ -34,10 +34,8 @@ def save_class_mapping(batches: Any, checkpoint: StrPath) -> Path:
         channels, size, mean, std = 3, list(batches.image_size), list(batches.mean), list(batches.std)
     mapping = {"classes": list(batches.classes), "class_to_idx": {name: i for i, name in enumerate(batches.classes)},
                "channels": channels, "image_size": size, "mean": mean, "std": std}
-    path = Path(checkpoint).with_suffix(".classes.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(mapping, indent=2) + "\n")
-    return path
+    text = json.dumps(mapping, indent=2) + "\n"
+    return atomic_write(Path(checkpoint).with_suffix(".classes.json"), lambda file: file.write(text.encode()))
 
 
 def load_class_mapping(path: StrPath) -> dict[str, Any]:
