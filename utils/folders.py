@@ -15,7 +15,7 @@ import random
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,7 +29,6 @@ from .common import image_size, positive_int
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 DEFAULT_SIZE = 224
-StrPath = Union[str, os.PathLike]
 
 
 def open_image(path: str | os.PathLike | Image.Image, channels: int = 3) -> Image.Image:
@@ -153,7 +152,7 @@ def split_images(images: dict[str, list[Path]], test_fraction: float, seed: int)
 
 
 def load_folder(
-    root: StrPath,
+    root: str | os.PathLike,
     batch_size: int,
     resize: int | Sequence[int] | None = None,
     *,

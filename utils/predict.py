@@ -17,11 +17,10 @@ from .common import atomic_write, eval_mode, main_output
 from .folders import eval_transform, is_readable_image, open_image
 from .runtime import model_device
 
-StrPath = Union[str, os.PathLike]
-ImageLike = Union[StrPath, Image.Image]
+ImageLike = Union[str, os.PathLike, Image.Image]
 
 
-def save_class_mapping(batches: Any, checkpoint: StrPath) -> Path:
+def save_class_mapping(batches: Any, checkpoint: str | os.PathLike) -> Path:
     """Save the class names and preprocessing of `batches` as JSON next to `checkpoint`.
 
     `batches` is what `load_data` or `load_folder` returned. ``model.pt`` gets
@@ -38,7 +37,7 @@ def save_class_mapping(batches: Any, checkpoint: StrPath) -> Path:
     return atomic_write(Path(checkpoint).with_suffix(".classes.json"), lambda file: file.write(text.encode()))
 
 
-def load_class_mapping(path: StrPath) -> dict[str, Any]:
+def load_class_mapping(path: str | os.PathLike) -> dict[str, Any]:
     """Read a class mapping written by `save_class_mapping`."""
     mapping = json.loads(Path(path).read_text())
     missing = {"classes", "image_size", "mean", "std"} - set(mapping)
@@ -76,8 +75,8 @@ def _as_inputs(images: ImageLike | Tensor | Sequence[ImageLike], mapping: dict[s
 
 @torch.no_grad()
 def predict(
-    net_or_checkpoint: nn.Module | StrPath,
-    class_mapping: dict[str, Any] | StrPath,
+    net_or_checkpoint: nn.Module | str | os.PathLike,
+    class_mapping: dict[str, Any] | str | os.PathLike,
     images: ImageLike | Tensor | Sequence[ImageLike],
     *,
     net: nn.Module | None = None,
