@@ -74,12 +74,8 @@ def find_images(folder: Path) -> dict[str, list[Path]]:
     for class_dir in class_dirs:
         files = sorted(p for p in class_dir.rglob("*") if p.is_file()
                        and not any(part.startswith(".") for part in p.relative_to(class_dir).parts))
-        images[class_dir.name] = []
-        for path in files:
-            if is_readable_image(path):
-                images[class_dir.name].append(path)
-            else:
-                skipped.append(path)
+        images[class_dir.name] = [path for path in files if is_readable_image(path)]
+        skipped += sorted(set(files) - set(images[class_dir.name]))
         if not images[class_dir.name]:
             raise ValueError(f"The class folder {class_dir} holds no readable images. Add some "
                              f"({', '.join(IMG_EXTENSIONS[:4])}, ...) or delete the folder.")
