@@ -84,13 +84,8 @@ class TensorBatches:
 
 
 def load_data(
-    batch_size: int,
-    resize: int | Sequence[int] | None = None,
-    dataset: str | os.PathLike = "fashion-mnist",
-    *,
-    val_size: int | None = None,
-    train_size: int | None = None,
-    root: str | os.PathLike | None = None,
+    batch_size: int, resize: int | Sequence[int] | None = None, dataset: str | os.PathLike = "fashion-mnist", *,
+    val_size: int | None = None, train_size: int | None = None, root: str | os.PathLike | None = None,
     device: torch.device | str | None = None,
 ) -> tuple[TensorBatches, ...]:
     """Mini-batch iterables of Fashion-MNIST, normalized and optionally resized.

@@ -148,17 +148,9 @@ def split_images(images: dict[str, list[Path]], test_fraction: float, seed: int)
 
 
 def load_folder(
-    root: str | os.PathLike,
-    batch_size: int,
-    resize: int | Sequence[int] | None = None,
-    *,
-    test_fraction: float = 0.2,
-    seed: int = 0,
-    train_size: int | None = None,
-    mean: Sequence[float] = IMAGENET_MEAN,
-    std: Sequence[float] = IMAGENET_STD,
-    crop_scale: tuple[float, float] = (0.25, 1.0),
-    num_workers: int | None = None,
+    root: str | os.PathLike, batch_size: int, resize: int | Sequence[int] | None = None, *,
+    test_fraction: float = 0.2, seed: int = 0, train_size: int | None = None, mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD, crop_scale: tuple[float, float] = (0.25, 1.0), num_workers: int | None = None,
 ) -> tuple[FolderBatches, FolderBatches]:
     """Train and test mini-batches from an image folder (layouts: see the module docstring).
 

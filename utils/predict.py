@@ -75,12 +75,8 @@ def _as_inputs(images: ImageLike | Tensor | Sequence[ImageLike], mapping: dict[s
 
 @torch.no_grad()
 def predict(
-    net_or_checkpoint: nn.Module | str | os.PathLike,
-    class_mapping: dict[str, Any] | str | os.PathLike,
-    images: ImageLike | Tensor | Sequence[ImageLike],
-    *,
-    net: nn.Module | None = None,
-    batch_size: int = 64,
+    net_or_checkpoint: nn.Module | str | os.PathLike, class_mapping: dict[str, Any] | str | os.PathLike,
+    images: ImageLike | Tensor | Sequence[ImageLike], *, net: nn.Module | None = None, batch_size: int = 64,
 ) -> list[Prediction]:
     """Label images: the most likely class of each, with its probability.
 
