@@ -33,9 +33,8 @@ SPLIT_SEED = 0  # the held-out validation images and the subsets are the same in
 class TensorBatches:
     """An iterable of (images, labels) mini-batches made from uint8 images held in one tensor.
 
-    Each pass draws a new order from torch's global random generator (so ``set_seed`` and
-    checkpoints reproduce it) and turns a batch of uint8 pixels into normalized float
-    images, resized if asked, in one go.
+    Each pass draws a new order from torch's global generator (so `set_seed` and checkpoints
+    reproduce it), then normalizes and resizes each batch in one go.
     """
 
     def __init__(self, images: Tensor, labels: Tensor, batch_size: int, *, shuffle: bool,
@@ -90,13 +89,11 @@ def load_data(
 ) -> tuple[TensorBatches, ...]:
     """Mini-batch iterables of Fashion-MNIST, normalized and optionally resized.
 
-    Returns ``(train_iter, test_iter)``; with ``val_size=N``, ``(train_iter, val_iter, test_iter)``
-    where N of the 60,000 training images are held out (the same ones in every run, never
-    trained on) to choose epochs and settings, so that the test set is looked at once.
-    `train_size` keeps a fixed subset of the remaining training images (for slow machines).
-    With CNN_COURSE_QUICK=1 small fixed subsets are used instead. The whole dataset sits on
-    `device` (default: the GPU if there is one). `dataset` may also be the path of your own
-    image folder: see `utils.folders.load_folder`.
+    Returns ``(train_iter, test_iter)``, or with ``val_size=N`` ``(train_iter, val_iter, test_iter)``:
+    N training images held out (the same in every run) to choose settings, so that the test set is
+    looked at once. `train_size` keeps a fixed subset of the rest (for slow machines); CNN_COURSE_QUICK=1
+    uses small fixed subsets. The data sits on `device` (default: the GPU if there is one). `dataset`
+    may also be the path of your own image folder: see `utils.folders.load_folder`.
     """
     batch_size, size = positive_int(batch_size, "batch_size"), image_size(resize)
     val_size = None if val_size is None else positive_int(val_size, "val_size")

@@ -33,9 +33,9 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 def prepare_fashion_mnist(root: str | os.PathLike | None = None, *, download: bool = True) -> Path:
     """Make sure the four unpacked Fashion-MNIST files exist; return their folder.
 
-    Looks in this order: the data root; Debian's copy (package dataset-fashion-mnist, unpacked
-    into the root, because torchvision reads unpacked files only); with ``download=True``,
-    torchvision's download. The library never installs packages: ``make data`` does that.
+    Looks in the data root, then unpacks Debian's dataset-fashion-mnist there (torchvision reads
+    unpacked files only), then, with ``download=True``, lets torchvision download them. It never
+    installs packages: ``make data`` does that.
     """
     raw = data_root(root) / "FashionMNIST" / "raw"
     if all((raw / name).is_file() for name in RAW_FILES):

@@ -59,11 +59,8 @@ def is_readable_image(path: Path) -> bool:
 
 
 def find_images(folder: Path) -> dict[str, list[Path]]:
-    """The readable images of each class sub-folder of `folder`, by class name.
-
-    Hidden files and folders (.DS_Store, .ipynb_checkpoints) are ignored; other
-    files that are not readable images are skipped with a warning naming them.
-    """
+    """The readable images of each class sub-folder of `folder`, by class name. Hidden files and folders
+    (.DS_Store, .ipynb_checkpoints) are ignored; other unreadable files are skipped with a warning."""
     if not folder.is_dir():
         raise FileNotFoundError(f"There is no folder {folder}. Check the path (a relative path starts in {Path.cwd()}).")
     class_dirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
@@ -154,11 +151,10 @@ def load_folder(
 ) -> tuple[FolderBatches, FolderBatches]:
     """Train and test mini-batches from an image folder (layouts: see the module docstring).
 
-    Images are read as RGB. Training images get a random resized crop (covering
-    `crop_scale` of the image) and a random horizontal flip; test images are
-    resized and centre-cropped; both end `resize` pixels square (default 224)
-    and are normalized with `mean` and `std` (ImageNet's by default). Without
-    train/ and test/ folders, `test_fraction` of each class goes to the test set.
+    Images are read as RGB. Training images get a random resized crop (covering `crop_scale` of the
+    image) and a horizontal flip, test images a resize and centre crop; both end `resize` pixels square
+    (default 224), normalized with `mean` and `std` (ImageNet's by default). Without train/ and test/
+    folders, `test_fraction` of each class goes to the test set.
     """
     batch_size = positive_int(batch_size, "batch_size")
     root, size = Path(root).expanduser(), image_size(DEFAULT_SIZE if resize is None else resize)

@@ -1,9 +1,8 @@
 """Live feedback during training: a progress bar and a plot of the curves.
 
-In Jupyter both redraw in place through IPython display handles, so a saved
-notebook (and the HTML book made from it) holds one progress line and one
-figure, not one per update. Elsewhere the bar goes to the terminal and the
-figure to a PNG file.
+In Jupyter both redraw in place through IPython display handles, so a saved notebook (and the
+HTML book made from it) holds one progress line and one figure, not one per update. Elsewhere
+the bar goes to the terminal and the figure to training_curves.png.
 """
 from __future__ import annotations
 

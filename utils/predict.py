@@ -21,11 +21,8 @@ ImageLike = Union[str, os.PathLike, Image.Image]
 
 
 def save_class_mapping(batches: Any, checkpoint: str | os.PathLike) -> Path:
-    """Save the class names and preprocessing of `batches` as JSON next to `checkpoint`.
-
-    `batches` is what `load_data` or `load_folder` returned. ``model.pt`` gets
-    ``model.classes.json``; the path of the JSON file is returned.
-    """
+    """Save the class names and preprocessing of `batches` (from `load_data` or `load_folder`) as JSON
+    next to `checkpoint`: ``model.pt`` gets ``model.classes.json``, whose path is returned."""
     if hasattr(batches, "image_shape"):  # Fashion-MNIST's TensorBatches: one channel, one mean
         channels, *size = batches.image_shape
         mean, std = batches.mean.flatten().tolist(), batches.std.flatten().tolist()
@@ -80,12 +77,10 @@ def predict(
 ) -> list[Prediction]:
     """Label images: the most likely class of each, with its probability.
 
-    `images` are image files, PIL images (both preprocessed as `class_mapping` says: size,
-    channels, normalization) or a tensor already preprocessed like a batch of `load_data`.
-    `net_or_checkpoint` is a trained network, or the path of a checkpoint written by
-    ``train(..., checkpoint=PATH)``; a checkpoint holds weights only, so then pass the
-    network they belong to as `net`. `class_mapping` is the JSON file written by
-    `save_class_mapping` (or its contents).
+    `images` are image files or PIL images (preprocessed as `class_mapping` says), or a tensor
+    preprocessed like a batch of `load_data`. `net_or_checkpoint` is a trained network or the path of
+    a checkpoint written by ``train(..., checkpoint=PATH)``, which holds weights only: then pass their
+    network as `net`. `class_mapping` is the file `save_class_mapping` wrote (or its contents).
     """
     if isinstance(net_or_checkpoint, nn.Module):
         net = net_or_checkpoint

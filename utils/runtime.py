@@ -23,11 +23,8 @@ QUICK_ON, QUICK_OFF = ("1", "yes", "on", "true"), ("", "0", "no", "off", "false"
 
 
 def is_quick() -> bool:
-    """True when CNN_COURSE_QUICK is 1, yes, on or true: tests shrink data and epochs.
-
-    Unset, empty, 0, no, off and false mean off; anything else is an error, so that a typo
-    never silently picks a mode.
-    """
+    """True when CNN_COURSE_QUICK is 1, yes, on or true: tests shrink data and epochs. Unset, empty,
+    0, no, off and false mean off; anything else is an error, so that a typo never silently picks a mode."""
     value = os.environ.get(QUICK_ENV_VAR, "").strip().lower()
     if value in QUICK_ON or value in QUICK_OFF:
         return value in QUICK_ON

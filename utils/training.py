@@ -124,11 +124,8 @@ def check_arguments(num_epochs: int, lr: float, lr_schedule: str | None, loss_fn
 
 def make_optimizer(optimizer: str | torch.optim.Optimizer, net: nn.Module, lr: float, momentum: float,
                    weight_decay: float) -> torch.optim.Optimizer:
-    """A named optimizer for `net`, or the instance given, checked to fit `net` and `lr`.
-
-    An instance keeps its own settings; a different `lr` is refused rather than ignored, so
-    the call never claims a learning rate the run does not use.
-    """
+    """A named optimizer for `net`, or the instance given, checked to fit `net` and `lr`: an instance
+    keeps its own settings, so a different `lr` is refused rather than silently ignored."""
     if isinstance(optimizer, torch.optim.Optimizer):
         ours = {id(p) for p in net.parameters()}
         theirs = [p for group in optimizer.param_groups for p in group["params"]]
