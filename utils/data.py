@@ -110,8 +110,7 @@ def load_data(
         return load_folder(dataset, batch_size, resize, train_size=train_size)
     device = pick_device(device)
     raw = prepare_fashion_mnist(root)
-    train_x, train_y = read_split(raw, True)
-    test_x, test_y = read_split(raw, False)
+    (train_x, train_y), (test_x, test_y) = read_split(raw, True), read_split(raw, False)
     mean, std = pixel_statistics(raw)  # of all training images, so that quick mode normalizes like full mode
 
     picker = torch.Generator().manual_seed(SPLIT_SEED)

@@ -1,7 +1,5 @@
-"""Getting Fashion-MNIST onto disk: the data root, Debian's copy, or torchvision's download.
-
-Batching lives in data.py; this module only finds, unpacks and reads the four files.
-"""
+"""Getting Fashion-MNIST's four files onto disk (data root, Debian's copy, or torchvision's download)
+and reading them; batching is data.py's job."""
 from __future__ import annotations
 
 import functools

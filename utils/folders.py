@@ -110,8 +110,7 @@ class FolderBatches(DataLoader):
     def __init__(self, dataset: Any, classes: Sequence[str], image_size: tuple[int, int],
                  mean: Sequence[float], std: Sequence[float], split: str, **loader_args: Any) -> None:
         super().__init__(dataset, **loader_args)
-        self.split = split
-        self.classes = list(classes)
+        self.split, self.classes = split, list(classes)
         self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
         self.image_size, self.mean, self.std = image_size, tuple(mean), tuple(std)
 
