@@ -45,7 +45,7 @@ MUTATIONS = [
     ("predict converts grayscale models' input to RGB", "utils/predict.py", "    channels = mapping.get(\"channels\", 3)", "    channels = 3", "tests/test_folders.py::test_predict_serves_a_grayscale_fashion_mnist_model_and_pil_images_and_tensors"),
     ("validation images leak into training", "utils/data.py", "val_pick, train_pick = order[:held_out], order[held_out:]", "val_pick, train_pick = order[:held_out], order", "tests/test_data.py::test_a_validation_set_is_held_out_of_the_training_images"),
     ("--help ignored (runs the data lookup)", "utils/__main__.py", "    args = parser.parse_args(argv)", "    args = type('Args', (), {'root': None, 'no_download': True})()", "tests/test_runtime.py::test_help_prints_usage_and_touches_no_data"),
-    ("results written without model costs", "utils/results.py", "\"costs\": model_costs(net, history.image_shape), ", "", "tests/test_results.py::test_saved_results_hold_costs_test_accuracy_settings_and_history"),
+    ("results written without model costs", "utils/results.py", "\"costs\": costs, ", "", "tests/test_results.py::test_saved_results_hold_costs_test_accuracy_settings_and_history"),
     ("older results file read as if current", "utils/results.py", "        if missing:", "        if False:", "tests/test_results.py::test_a_results_file_from_an_older_version_is_skipped_with_a_warning"),
 ]
 

@@ -59,13 +59,8 @@ def load_checkpoint(path: str | os.PathLike, net: nn.Module) -> dict[str, Any]:
 
 
 def check_settings(path: str | os.PathLike, saved: dict[str, Any] | None, now: dict[str, Any]) -> None:
-    """Refuse to resume when the settings differ from the checkpoint's.
-
-    Continuing is well defined in one case only: more epochs than before with a constant
-    learning rate (the finished epochs are exactly those of the longer run). With a cosine
-    schedule more epochs would change the rate of every epoch already trained, so it is
-    refused like any other change.
-    """
+    """Refuse to resume when the settings differ from the checkpoint's. More epochs is the one change
+    allowed, and only with a constant rate: under a cosine schedule it would change the epochs already trained."""
     fix = f"Pass a new checkpoint= path to start afresh with these settings, or delete {path}."
     if saved is None:
         raise CheckpointError(f"Checkpoint {path} records no training settings (an older version wrote it). {fix}")

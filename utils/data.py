@@ -33,9 +33,8 @@ SPLIT_SEED = 0  # the held-out validation images and the subsets are the same in
 class TensorBatches:
     """An iterable of (images, labels) mini-batches made from uint8 images held in one tensor.
 
-    Each pass draws a new order from torch's global random generator (so ``set_seed`` and
-    checkpoints reproduce it) and turns a batch of uint8 pixels into normalized float
-    images, resized if asked, in one go.
+    Each pass draws a new order from torch's global generator (so `set_seed` and checkpoints
+    reproduce it), then normalizes and resizes each batch in one go.
     """
 
     def __init__(self, images: Tensor, labels: Tensor, batch_size: int, *, shuffle: bool,
@@ -84,24 +83,17 @@ class TensorBatches:
 
 
 def load_data(
-    batch_size: int,
-    resize: int | Sequence[int] | None = None,
-    dataset: str | os.PathLike = "fashion-mnist",
-    *,
-    val_size: int | None = None,
-    train_size: int | None = None,
-    root: str | os.PathLike | None = None,
+    batch_size: int, resize: int | Sequence[int] | None = None, dataset: str | os.PathLike = "fashion-mnist", *,
+    val_size: int | None = None, train_size: int | None = None, root: str | os.PathLike | None = None,
     device: torch.device | str | None = None,
 ) -> tuple[TensorBatches, ...]:
     """Mini-batch iterables of Fashion-MNIST, normalized and optionally resized.
 
-    Returns ``(train_iter, test_iter)``; with ``val_size=N``, ``(train_iter, val_iter, test_iter)``
-    where N of the 60,000 training images are held out (the same ones in every run, never
-    trained on) to choose epochs and settings, so that the test set is looked at once.
-    `train_size` keeps a fixed subset of the remaining training images (for slow machines).
-    With CNN_COURSE_QUICK=1 small fixed subsets are used instead. The whole dataset sits on
-    `device` (default: the GPU if there is one). `dataset` may also be the path of your own
-    image folder: see `utils.folders.load_folder`.
+    Returns ``(train_iter, test_iter)``, or with ``val_size=N`` ``(train_iter, val_iter, test_iter)``:
+    N training images held out (the same in every run) to choose settings, so that the test set is
+    looked at once. `train_size` keeps a fixed subset of the rest (for slow machines); CNN_COURSE_QUICK=1
+    uses small fixed subsets. The data sits on `device` (default: the GPU if there is one). `dataset`
+    may also be the path of your own image folder: see `utils.folders.load_folder`.
     """
     batch_size, size = positive_int(batch_size, "batch_size"), image_size(resize)
     val_size = None if val_size is None else positive_int(val_size, "val_size")
@@ -118,8 +110,7 @@ def load_data(
         return load_folder(dataset, batch_size, resize, train_size=train_size)
     device = pick_device(device)
     raw = prepare_fashion_mnist(root)
-    train_x, train_y = read_split(raw, True)
-    test_x, test_y = read_split(raw, False)
+    (train_x, train_y), (test_x, test_y) = read_split(raw, True), read_split(raw, False)
     mean, std = pixel_statistics(raw)  # of all training images, so that quick mode normalizes like full mode
 
     picker = torch.Generator().manual_seed(SPLIT_SEED)

@@ -1,7 +1,5 @@
-"""Getting Fashion-MNIST onto disk: the data root, Debian's copy, or torchvision's download.
-
-Batching lives in data.py; this module only finds, unpacks and reads the four files.
-"""
+"""Getting Fashion-MNIST's four files onto disk (data root, Debian's copy, or torchvision's download)
+and reading them; batching is data.py's job."""
 from __future__ import annotations
 
 import functools
@@ -33,9 +31,9 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 def prepare_fashion_mnist(root: str | os.PathLike | None = None, *, download: bool = True) -> Path:
     """Make sure the four unpacked Fashion-MNIST files exist; return their folder.
 
-    Looks in this order: the data root; Debian's copy (package dataset-fashion-mnist, unpacked
-    into the root, because torchvision reads unpacked files only); with ``download=True``,
-    torchvision's download. The library never installs packages: ``make data`` does that.
+    Looks in the data root, then unpacks Debian's dataset-fashion-mnist there (torchvision reads
+    unpacked files only), then, with ``download=True``, lets torchvision download them. It never
+    installs packages: ``make data`` does that.
     """
     raw = data_root(root) / "FashionMNIST" / "raw"
     if all((raw / name).is_file() for name in RAW_FILES):
@@ -49,7 +47,9 @@ def prepare_fashion_mnist(root: str | os.PathLike | None = None, *, download: bo
             if all((raw / name).is_file() for name in RAW_FILES):
                 return raw
     except OSError as error:  # a read-only folder, a full disk, or a file where a folder should be
-        raise _unwritable(raw, error) from None
+        raise DataUnavailableError(
+            f"Cannot write the Fashion-MNIST files into {raw} ({type(error).__name__}: {error}). "
+            f"Pass a folder you can write to as root=..., or set {DATA_ENV_VAR} to one.") from None
     raise DataUnavailableError(
         f"Fashion-MNIST is not in {raw} and could not be fetched ({reason}).\n"
         "Two ways to get it:\n"
@@ -58,13 +58,6 @@ def prepare_fashion_mnist(root: str | os.PathLike | None = None, *, download: bo
         "  2. With internet access: run again and torchvision downloads it, or copy the four\n"
         f"     *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist into {raw}.\n"
         f"To use another folder, pass root=... or set {DATA_ENV_VAR}."
-    )
-
-
-def _unwritable(raw: Path, error: OSError) -> DataUnavailableError:
-    return DataUnavailableError(
-        f"Cannot write the Fashion-MNIST files into {raw} ({type(error).__name__}: {error}). "
-        f"Pass a folder you can write to as root=..., or set {DATA_ENV_VAR} to one."
     )
 
 

@@ -15,7 +15,7 @@ import random
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,7 +29,6 @@ from .common import image_size, positive_int
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 DEFAULT_SIZE = 224
-StrPath = Union[str, os.PathLike]
 
 
 def open_image(path: str | os.PathLike | Image.Image, channels: int = 3) -> Image.Image:
@@ -60,11 +59,8 @@ def is_readable_image(path: Path) -> bool:
 
 
 def find_images(folder: Path) -> dict[str, list[Path]]:
-    """The readable images of each class sub-folder of `folder`, by class name.
-
-    Hidden files and folders (.DS_Store, .ipynb_checkpoints) are ignored; other
-    files that are not readable images are skipped with a warning naming them.
-    """
+    """The readable images of each class sub-folder of `folder`, by class name. Hidden files and folders
+    (.DS_Store, .ipynb_checkpoints) are ignored; other unreadable files are skipped with a warning."""
     if not folder.is_dir():
         raise FileNotFoundError(f"There is no folder {folder}. Check the path (a relative path starts in {Path.cwd()}).")
     class_dirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
@@ -75,12 +71,8 @@ def find_images(folder: Path) -> dict[str, list[Path]]:
     for class_dir in class_dirs:
         files = sorted(p for p in class_dir.rglob("*") if p.is_file()
                        and not any(part.startswith(".") for part in p.relative_to(class_dir).parts))
-        images[class_dir.name] = []
-        for path in files:
-            if is_readable_image(path):
-                images[class_dir.name].append(path)
-            else:
-                skipped.append(path)
+        images[class_dir.name] = [path for path in files if is_readable_image(path)]
+        skipped += sorted(set(files) - set(images[class_dir.name]))
         if not images[class_dir.name]:
             raise ValueError(f"The class folder {class_dir} holds no readable images. Add some "
                              f"({', '.join(IMG_EXTENSIONS[:4])}, ...) or delete the folder.")
@@ -118,8 +110,7 @@ class FolderBatches(DataLoader):
     def __init__(self, dataset: Any, classes: Sequence[str], image_size: tuple[int, int],
                  mean: Sequence[float], std: Sequence[float], split: str, **loader_args: Any) -> None:
         super().__init__(dataset, **loader_args)
-        self.split = split
-        self.classes = list(classes)
+        self.split, self.classes = split, list(classes)
         self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
         self.image_size, self.mean, self.std = image_size, tuple(mean), tuple(std)
 
@@ -153,25 +144,16 @@ def split_images(images: dict[str, list[Path]], test_fraction: float, seed: int)
 
 
 def load_folder(
-    root: StrPath,
-    batch_size: int,
-    resize: int | Sequence[int] | None = None,
-    *,
-    test_fraction: float = 0.2,
-    seed: int = 0,
-    train_size: int | None = None,
-    mean: Sequence[float] = IMAGENET_MEAN,
-    std: Sequence[float] = IMAGENET_STD,
-    crop_scale: tuple[float, float] = (0.25, 1.0),
-    num_workers: int | None = None,
+    root: str | os.PathLike, batch_size: int, resize: int | Sequence[int] | None = None, *,
+    test_fraction: float = 0.2, seed: int = 0, train_size: int | None = None, mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD, crop_scale: tuple[float, float] = (0.25, 1.0), num_workers: int | None = None,
 ) -> tuple[FolderBatches, FolderBatches]:
     """Train and test mini-batches from an image folder (layouts: see the module docstring).
 
-    Images are read as RGB. Training images get a random resized crop (covering
-    `crop_scale` of the image) and a random horizontal flip; test images are
-    resized and centre-cropped; both end `resize` pixels square (default 224)
-    and are normalized with `mean` and `std` (ImageNet's by default). Without
-    train/ and test/ folders, `test_fraction` of each class goes to the test set.
+    Images are read as RGB. Training images get a random resized crop (covering `crop_scale` of the
+    image) and a horizontal flip, test images a resize and centre crop; both end `resize` pixels square
+    (default 224), normalized with `mean` and `std` (ImageNet's by default). Without train/ and test/
+    folders, `test_fraction` of each class goes to the test set.
     """
     batch_size = positive_int(batch_size, "batch_size")
     root, size = Path(root).expanduser(), image_size(DEFAULT_SIZE if resize is None else resize)

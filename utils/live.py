@@ -1,14 +1,12 @@
 """Live feedback during training: a progress bar and a plot of the curves.
 
-In Jupyter both redraw in place through IPython display handles, so a saved
-notebook (and the HTML book made from it) holds one progress line and one
-figure, not one per update. Elsewhere the bar goes to the terminal and the
-figure to a PNG file.
+In Jupyter both redraw in place through IPython display handles, so a saved notebook (and the
+HTML book made from it) holds one progress line and one figure, not one per update. Elsewhere
+the bar goes to the terminal and the figure to training_curves.png.
 """
 from __future__ import annotations
 
 import io
-import os
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -64,17 +62,14 @@ class ProgressBar:
 class LivePlot:
     """Curves of training loss, training accuracy and validation accuracy against epochs.
 
-    `add` records points; `update` redraws. With ``enabled=False`` both do nothing.
+    `add` records points, `draw` records and redraws; with ``enabled=False`` nothing is drawn.
     """
 
-    def __init__(self, num_epochs: int, path: str | os.PathLike | None = None, title: str | None = None,
-                 enabled: bool = True) -> None:
+    def __init__(self, num_epochs: int, enabled: bool = True) -> None:
         from matplotlib.figure import Figure
 
-        self.num_epochs, self.title, self.enabled = num_epochs, title, enabled
+        self.num_epochs, self.enabled, self.jupyter = num_epochs, enabled, in_jupyter()
         self.curves: dict[str, tuple[list[float], list[float]]] = {}
-        self.jupyter = in_jupyter()
-        self.path = path if path is not None or self.jupyter else "training_curves.png"
         self.figure = Figure(figsize=(5.5, 3.5), layout="constrained")
         self.axes = self.figure.add_subplot()
         self.handle: Any = None
@@ -86,44 +81,39 @@ class LivePlot:
             xs.append(x)
             ys.append(value)
 
-    def draw(self, x: float, **values: float) -> None:
-        """`add` then `update`: one new point of each named curve, redrawn."""
-        self.add(x, **values)
-        self.update()
-
-    def replay(self, history: Any) -> LivePlot:
-        """Add the epochs of a resumed run (a History), so that the plot starts where it stopped."""
-        for epoch in range(history.epochs):
-            self.add(epoch + 1, train_loss=history.train_loss[epoch], train_acc=history.train_acc[epoch],
-                     val_acc=history.val_acc[epoch])
+    def add_epochs(self, history: Any, start: int = 0) -> LivePlot:
+        """Record the epochs of a History from `start` on: a resumed run's, then each new one."""
+        for i in range(start, history.epochs):
+            self.add(i + 1, train_loss=history.train_loss[i], train_acc=history.train_acc[i],
+                     val_acc=history.val_acc[i])
         return self
 
-    def update(self) -> None:
-        """Redraw every curve."""
+    def draw(self, x: float | None = None, **values: float) -> None:
+        """Record the points given (if any), then redraw every curve."""
+        if x is not None:
+            self.add(x, **values)
         if not self.enabled:
             return
-        curves, ax = self.curves, self.axes
+        ax = self.axes
         ax.clear()
-        for (name, (xs, ys)), style in zip(curves.items(), ("-", "--", "-.", ":")):
+        for (name, (xs, ys)), style in zip(self.curves.items(), ("-", "--", "-.", ":")):
             # Small markers, so that a curve with a single point (a one-epoch run) still shows.
             ax.plot(xs, ys, style, marker="o", markersize=3, label=name)
         ax.set_xlim(0, self.num_epochs * 1.03)  # room for the markers of the last epoch
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend(loc="best")
-        if self.title:
-            ax.set_title(self.title)
-        if self.path is not None:
-            self.figure.savefig(self.path, dpi=100)
-        if self.jupyter:
-            from IPython.display import Image, display
+        if not self.jupyter:
+            self.figure.savefig("training_curves.png", dpi=100)
+            return
+        from IPython.display import Image, display
 
-            # A PNG made here, not the Figure object: IPython renders a pyplot-free Figure as
-            # plain text unless the inline backend happens to be loaded already.
-            buffer = io.BytesIO()
-            self.figure.savefig(buffer, format="png", dpi=100)
-            image = Image(data=buffer.getvalue(), format="png")
-            if self.handle is None:
-                self.handle = display(image, display_id=True)
-            else:
-                self.handle.update(image)
+        # A PNG made here, not the Figure object: IPython renders a pyplot-free Figure as
+        # plain text unless the inline backend happens to be loaded already.
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=100)
+        image = Image(data=buffer.getvalue(), format="png")
+        if self.handle is None:
+            self.handle = display(image, display_id=True)
+        else:
+            self.handle.update(image)

@@ -13,20 +13,16 @@ from torch import Tensor, nn
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from .checkpoint import load_checkpoint
-from .common import eval_mode, main_output
+from .common import atomic_write, eval_mode, main_output
 from .folders import eval_transform, is_readable_image, open_image
 from .runtime import model_device
 
-StrPath = Union[str, os.PathLike]
-ImageLike = Union[StrPath, Image.Image]
+ImageLike = Union[str, os.PathLike, Image.Image]
 
 
-def save_class_mapping(batches: Any, checkpoint: StrPath) -> Path:
-    """Save the class names and preprocessing of `batches` as JSON next to `checkpoint`.
-
-    `batches` is what `load_data` or `load_folder` returned. ``model.pt`` gets
-    ``model.classes.json``; the path of the JSON file is returned.
-    """
+def save_class_mapping(batches: Any, checkpoint: str | os.PathLike) -> Path:
+    """Save the class names and preprocessing of `batches` (from `load_data` or `load_folder`) as JSON
+    next to `checkpoint`: ``model.pt`` gets ``model.classes.json``, whose path is returned."""
     if hasattr(batches, "image_shape"):  # Fashion-MNIST's TensorBatches: one channel, one mean
         channels, *size = batches.image_shape
         mean, std = batches.mean.flatten().tolist(), batches.std.flatten().tolist()
@@ -34,13 +30,11 @@ def save_class_mapping(batches: Any, checkpoint: StrPath) -> Path:
         channels, size, mean, std = 3, list(batches.image_size), list(batches.mean), list(batches.std)
     mapping = {"classes": list(batches.classes), "class_to_idx": {name: i for i, name in enumerate(batches.classes)},
                "channels": channels, "image_size": size, "mean": mean, "std": std}
-    path = Path(checkpoint).with_suffix(".classes.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(mapping, indent=2) + "\n")
-    return path
+    text = json.dumps(mapping, indent=2) + "\n"
+    return atomic_write(Path(checkpoint).with_suffix(".classes.json"), lambda file: file.write(text.encode()))
 
 
-def load_class_mapping(path: StrPath) -> dict[str, Any]:
+def load_class_mapping(path: str | os.PathLike) -> dict[str, Any]:
     """Read a class mapping written by `save_class_mapping`."""
     mapping = json.loads(Path(path).read_text())
     missing = {"classes", "image_size", "mean", "std"} - set(mapping)
@@ -78,21 +72,15 @@ def _as_inputs(images: ImageLike | Tensor | Sequence[ImageLike], mapping: dict[s
 
 @torch.no_grad()
 def predict(
-    net_or_checkpoint: nn.Module | StrPath,
-    class_mapping: dict[str, Any] | StrPath,
-    images: ImageLike | Tensor | Sequence[ImageLike],
-    *,
-    net: nn.Module | None = None,
-    batch_size: int = 64,
+    net_or_checkpoint: nn.Module | str | os.PathLike, class_mapping: dict[str, Any] | str | os.PathLike,
+    images: ImageLike | Tensor | Sequence[ImageLike], *, net: nn.Module | None = None, batch_size: int = 64,
 ) -> list[Prediction]:
     """Label images: the most likely class of each, with its probability.
 
-    `images` are image files, PIL images (both preprocessed as `class_mapping` says: size,
-    channels, normalization) or a tensor already preprocessed like a batch of `load_data`.
-    `net_or_checkpoint` is a trained network, or the path of a checkpoint written by
-    ``train(..., checkpoint=PATH)``; a checkpoint holds weights only, so then pass the
-    network they belong to as `net`. `class_mapping` is the JSON file written by
-    `save_class_mapping` (or its contents).
+    `images` are image files or PIL images (preprocessed as `class_mapping` says), or a tensor
+    preprocessed like a batch of `load_data`. `net_or_checkpoint` is a trained network or the path of
+    a checkpoint written by ``train(..., checkpoint=PATH)``, which holds weights only: then pass their
+    network as `net`. `class_mapping` is the file `save_class_mapping` wrote (or its contents).
     """
     if isinstance(net_or_checkpoint, nn.Module):
         net = net_or_checkpoint

@@ -17,11 +17,8 @@ def _one_example(net: nn.Module, input_size: Sequence[int]) -> Tensor:
 
 
 def count_macs(net: nn.Module, input_size: Sequence[int]) -> int:
-    """Multiply-accumulates of one forward pass on one example of shape `input_size` (no batch axis).
-
-    Counts convolutions and matrix products (bias additions, activations and pooling are
-    not counted), as torch's FlopCounterMode does: one MAC is two of its flops.
-    """
+    """Multiply-accumulates of one forward pass on one example of shape `input_size` (no batch axis):
+    convolutions and matrix products only, as torch's FlopCounterMode counts them (a MAC is two flops)."""
     # Eval mode: a forward pass in training mode would update batch-norm running statistics.
     with eval_mode(net), torch.no_grad(), FlopCounterMode(display=False) as counter:
         net(_one_example(net, input_size))
@@ -29,11 +26,10 @@ def count_macs(net: nn.Module, input_size: Sequence[int]) -> int:
 
 
 def activation_bytes(net: nn.Module, input_size: Sequence[int]) -> int:
-    """Bytes of the outputs of every leaf module in one forward pass of a batch of one.
+    """Bytes of the outputs of every leaf module in one forward pass of a batch of one, in their dtypes.
 
-    In training, autograd keeps roughly these tensors for the backward pass, so this
-    approximates the activation memory per image. Sizes follow the outputs' dtypes: float32
-    normally, half precision under autocast.
+    Autograd keeps roughly these tensors for the backward pass: this approximates the activation
+    memory per image in training.
     """
     total = 0
 

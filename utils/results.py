@@ -39,21 +39,17 @@ def results_dir() -> Path:
     return BOOK_RESULTS if in_repository else Path.cwd() / "cnn-course-results"
 
 
-def model_costs(net: nn.Module, image_shape: list[int]) -> dict[str, int]:
-    """Parameters, multiply-accumulates and activation bytes of one example: measured once, here."""
-    return {"parameters": sum(p.numel() for p in net.parameters()),
-            "macs_per_example": count_macs(net, image_shape),
-            "activation_bytes_per_example": activation_bytes(net, image_shape)}
-
-
 def save_results(name: str, history: History, net: nn.Module, *, test_acc: float, **settings: Any) -> Path:
     """Save a run (its history, the model's costs, the final test accuracy and your settings)
     as results_dir()/<name>.json, and return that path."""
+    costs = {"parameters": sum(p.numel() for p in net.parameters()),
+             "macs_per_example": count_macs(net, history.image_shape),
+             "activation_bytes_per_example": activation_bytes(net, history.image_shape)}
     record = {
         "name": name, "quick_mode": is_quick(),
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "torch": torch.__version__, "device": history.device, "test_acc": test_acc,
-        "costs": model_costs(net, history.image_shape), "settings": settings, "history": history.to_dict(),
+        "costs": costs, "settings": settings, "history": history.to_dict(),
     }
     text = json.dumps(record, indent=2) + "\n"
     return atomic_write(results_dir() / f"{name}.json", lambda file: file.write(text.encode()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import random
 
+import numpy as np
 import torch
 
 QUICK_ENV_VAR = "CNN_COURSE_QUICK"
@@ -22,11 +23,8 @@ QUICK_ON, QUICK_OFF = ("1", "yes", "on", "true"), ("", "0", "no", "off", "false"
 
 
 def is_quick() -> bool:
-    """True when CNN_COURSE_QUICK is 1, yes, on or true: tests shrink data and epochs.
-
-    Unset, empty, 0, no, off and false mean off; anything else is an error, so that a typo
-    never silently picks a mode.
-    """
+    """True when CNN_COURSE_QUICK is 1, yes, on or true: tests shrink data and epochs. Unset, empty,
+    0, no, off and false mean off; anything else is an error, so that a typo never silently picks a mode."""
     value = os.environ.get(QUICK_ENV_VAR, "").strip().lower()
     if value in QUICK_ON or value in QUICK_OFF:
         return value in QUICK_ON
@@ -65,12 +63,7 @@ def describe_device(device: torch.device | str) -> str:
 
 
 def set_seed(seed: int = 0) -> None:
-    """Seed Python, NumPy (if present) and torch so that a run can be repeated."""
+    """Seed Python, NumPy and torch so that a run can be repeated."""
     random.seed(seed)
+    np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
-    try:
-        import numpy as np
-
-        np.random.seed(seed)
-    except ImportError:
-        pass

@@ -13,13 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checkpoint import (
-    CheckpointError,
-    check_settings,
-    check_writable,
-    load_checkpoint,
-    save_checkpoint,
-)
+from .checkpoint import check_settings, check_writable, load_checkpoint, save_checkpoint
 from .common import eval_mode, main_output
 from .live import LivePlot, ProgressBar
 from .runtime import describe_device, is_quick, model_device, note_once, pick_device
@@ -27,7 +21,6 @@ from .runtime import describe_device, is_quick, model_device, note_once, pick_de
 QUICK_MAX_EPOCHS, QUICK_MAX_BATCHES = 2, 8
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 LossFn = Callable[[Any, Tensor], Tensor]
-__all__ = ["CheckpointError", "History", "cross_entropy", "evaluate_accuracy", "train"]
 
 
 @dataclass
@@ -59,9 +52,6 @@ class History:
         self.val_acc.append(val_acc)
         self.examples_per_sec.append(examples_per_sec)
         self.seconds.append(seconds)
-
-    def last_epoch(self) -> dict[str, float]:
-        return {"train_loss": self.train_loss[-1], "train_acc": self.train_acc[-1], "val_acc": self.val_acc[-1]}
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "best_epoch": self.best_epoch}
@@ -98,17 +88,13 @@ def evaluate_accuracy(net: nn.Module, data_iter: Iterable, device: torch.device 
     return correct / total
 
 
-def first_batch(data_iter: Iterable, name: str) -> tuple[Tensor, Tensor]:
-    """The first (images, labels) batch, or an error naming the empty iterable."""
-    batch = next(iter(data_iter), None)
-    if batch is None:
-        raise ValueError(f"{name} yields no batches: it is empty, or an iterator already used up. Check the data "
+def check_input_size(net: nn.Module, val_iter: Iterable) -> list[int]:
+    """Run two images of `val_iter` through `net` (initializing lazy layers) and return their shape;
+    an empty iterable or images too small for `net` get an error that says what to do."""
+    images, _ = next(iter(val_iter), (None, None))
+    if images is None:
+        raise ValueError("val_iter yields no batches: it is empty, or an iterator already used up. Check the data "
                          "(for an image folder: its images), or pass the batches load_data returned.")
-    return batch
-
-
-def check_input_size(net: nn.Module, images: Tensor) -> None:
-    """Run two images through `net` (initializing lazy layers) and turn a shape failure into advice."""
     try:
         with torch.no_grad(), eval_mode(net):
             net(images[:2].to(model_device(net)))
@@ -121,6 +107,7 @@ def check_input_size(net: nn.Module, images: Tensor) -> None:
                 f"pooling shrink them to nothing ({message.splitlines()[0]}). Load the data with a larger "
                 "resize, e.g. load_data(batch_size, resize=224) for networks designed for ImageNet.") from None
         raise
+    return list(images.shape[1:])
 
 
 def check_arguments(num_epochs: int, lr: float, lr_schedule: str | None, loss_fn: Any) -> None:
@@ -137,11 +124,8 @@ def check_arguments(num_epochs: int, lr: float, lr_schedule: str | None, loss_fn
 
 def make_optimizer(optimizer: str | torch.optim.Optimizer, net: nn.Module, lr: float, momentum: float,
                    weight_decay: float) -> torch.optim.Optimizer:
-    """A named optimizer for `net`, or the instance given, checked to fit `net` and `lr`.
-
-    An instance keeps its own settings; a different `lr` is refused rather than ignored, so
-    the call never claims a learning rate the run does not use.
-    """
+    """A named optimizer for `net`, or the instance given, checked to fit `net` and `lr`: an instance
+    keeps its own settings, so a different `lr` is refused rather than silently ignored."""
     if isinstance(optimizer, torch.optim.Optimizer):
         ours = {id(p) for p in net.parameters()}
         theirs = [p for group in optimizer.param_groups for p in group["params"]]
@@ -241,22 +225,21 @@ def train(
     if num_batches == 0:
         raise ValueError("train_iter has no batches: the training set is empty. Check the data you loaded.")
     device = pick_device(device)
-    first_images, _ = first_batch(val_iter, "val_iter")
-    check_input_size(net, first_images)  # before the optimizer: lazy layers get their weights here
+    image_shape = check_input_size(net, val_iter)  # before the optimizer: lazy layers get their weights here
     memory_format = torch.channels_last if channels_last else torch.preserve_format
     net.to(device, memory_format=memory_format)
     opt = make_optimizer(optimizer, net, lr, momentum, weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, num_epochs) if lr_schedule else None
     use_amp, amp_dtype, scaler = mixed_precision_setup(mixed_precision, device)
     settings = run_settings(train_iter, opt, num_epochs, lr_schedule, keep_best)
-    history, best_weights = History(device=describe_device(device), image_shape=list(first_images.shape[1:])), None
+    history, best_weights = History(device=describe_device(device), image_shape=image_shape), None
     if checkpoint is not None:
         check_writable(checkpoint)
         if Path(checkpoint).exists():
             history, best_weights = resume(Path(checkpoint), net, opt, scheduler, settings, device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    live, progress = LivePlot(num_epochs, enabled=plot).replay(history), ProgressBar()
+    live, progress = LivePlot(num_epochs, enabled=plot).add_epochs(history), ProgressBar()
 
     for epoch in range(history.epochs, num_epochs):
         net.train()
@@ -287,7 +270,7 @@ def train(
         examples_per_sec = seen / (time.perf_counter() - started)  # training steps only
         history.add_epoch(loss_sum.item() / seen, int(correct) / seen, evaluate_accuracy(net, val_iter, device),
                           examples_per_sec, seconds=time.perf_counter() - started)  # evaluation included
-        live.draw(epoch + 1, **history.last_epoch())
+        live.add_epochs(history, start=epoch).draw()
         if keep_best and history.best_epoch == epoch + 1:
             best_weights = copy.deepcopy(net.state_dict())
         if checkpoint is not None:
