@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import operator
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from torch import Tensor, nn
 
@@ -69,3 +70,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     finally:
         partial.unlink(missing_ok=True)
     return path
+
+
+def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
+    """Write `data` as indented JSON through `atomic_write`; return the path."""
+    text = json.dumps(data, indent=2) + "\n"
+    return atomic_write(path, lambda file: file.write(text.encode()))

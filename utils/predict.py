@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from .checkpoint import load_checkpoint
-from .common import atomic_write, eval_mode, main_output
+from .common import atomic_write_json, eval_mode, main_output
 from .folders import eval_transform, is_readable_image, open_image
 from .runtime import model_device
 
@@ -30,8 +30,7 @@ def save_class_mapping(batches: Any, checkpoint: str | os.PathLike) -> Path:
         channels, size, mean, std = 3, list(batches.image_size), list(batches.mean), list(batches.std)
     mapping = {"classes": list(batches.classes), "class_to_idx": {name: i for i, name in enumerate(batches.classes)},
                "channels": channels, "image_size": size, "mean": mean, "std": std}
-    text = json.dumps(mapping, indent=2) + "\n"
-    return atomic_write(Path(checkpoint).with_suffix(".classes.json"), lambda file: file.write(text.encode()))
+    return atomic_write_json(Path(checkpoint).with_suffix(".classes.json"), mapping)
 
 
 def load_class_mapping(path: str | os.PathLike) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .common import atomic_write
+from .common import atomic_write_json
 from .profile import activation_bytes, count_macs
 from .runtime import is_quick
 from .training import History
@@ -51,8 +51,7 @@ def save_results(name: str, history: History, net: nn.Module, *, test_acc: float
         "torch": torch.__version__, "device": history.device, "test_acc": test_acc,
         "costs": costs, "settings": settings, "history": history.to_dict(),
     }
-    text = json.dumps(record, indent=2) + "\n"
-    return atomic_write(results_dir() / f"{name}.json", lambda file: file.write(text.encode()))
+    return atomic_write_json(results_dir() / f"{name}.json", record)
 
 
 def _read_runs(folder: Path, source: str) -> dict[str, dict[str, Any]]:
