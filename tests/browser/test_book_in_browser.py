@@ -188,7 +188,6 @@ def test_no_solution_text_anywhere_in_student_files(chapter):
                 assert form not in content, f"solution line {line!r} found in {path.relative_to(REPO)}"
 
 
-
 @pytest.mark.parametrize("chapter", [c for c in CHAPTERS if not c.endswith("comparison")])  # it has no checks
 def test_public_checks_show_their_verdict_only_where_the_answers_are(chapter):
     """The stored "checks pass" came from the solutions: the student pages show the check code alone."""
@@ -201,6 +200,7 @@ def test_public_checks_show_their_verdict_only_where_the_answers_are(chapter):
         assert checks, f"{edition} {chapter}: no public check cells on the page"
         outputs[edition] = sum(len(cell.select("div.cell_output")) for cell in checks)
     assert outputs["student"] == 0 and outputs["instructor"] > 0, outputs
+
 
 @pytest.mark.parametrize("edition", EDITIONS)
 def test_internal_links_resolve(edition):
