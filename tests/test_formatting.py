@@ -1,11 +1,5 @@
 """Chapter code is formatted (ruff, through jupytext) so that it fits the book's page width."""
-import subprocess
-import sys
-from pathlib import Path
-
-from tools.format_chapters import CHAPTERS, LINE_LENGTH, unformatted
-
-REPO = Path(__file__).resolve().parents[1]
+from tools.format_chapters import CHAPTERS, LINE_LENGTH, main, unformatted
 
 
 def test_every_chapter_is_formatted():
@@ -21,8 +15,7 @@ def test_the_check_catches_a_line_too_long(tmp_path):
                        "    format_name: myst\nkernelspec:\n  display_name: Python 3\n  language: python\n"
                        "  name: python3\n---\n\n# Example\n\n```{code-cell} ipython3\n" + long_call + "\n```\n")
     assert unformatted([chapter]) == [chapter]
-    check = subprocess.run([sys.executable, "-m", "tools.format_chapters", "--check", chapter], cwd=REPO)
-    assert check.returncode == 1
-    subprocess.run([sys.executable, "-m", "tools.format_chapters", chapter], cwd=REPO, check=True)
+    assert main(["--check", str(chapter)]) == 1
+    assert main([str(chapter)]) == 0
     assert unformatted([chapter]) == []
     assert all(len(line) <= LINE_LENGTH for line in chapter.read_text().splitlines())

@@ -40,6 +40,7 @@ def test_bundle_holds_repository_data_and_wheels_within_64_mb(bundle):
     assert os.access(bundle / "run.sh", os.X_OK)
 
 
+@pytest.mark.kernel
 @needs_inputs
 def test_run_sh_quick_mode_on_the_cpu_without_network(bundle, tmp_path):
     out = tmp_path / "out"
@@ -49,16 +50,19 @@ def test_run_sh_quick_mode_on_the_cpu_without_network(bundle, tmp_path):
            "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "https_proxy": "http://127.0.0.1:9",
            "http_proxy": "http://127.0.0.1:9", "CNN_COURSE_DATA": str(tmp_path / "no-data-here")}
     env.pop("PYTHONPATH", None)  # the bundle's own copy of the repository must be what runs
-    result = subprocess.run([str(bundle / "run.sh"), str(out), "chapters/01_lenet.ipynb", "chapters/06_comparison.ipynb"], env=env,
+    # The comparison chapter alone: it runs in seconds, and every other chapter is already executed by
+    # nbval in the same `make test` (the bundle adds nothing chapter-specific).
+    result = subprocess.run([str(bundle / "run.sh"), str(out), "chapters/06_comparison.ipynb"], env=env,
                             capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"installed {len(gpu_bundle.wanted_wheels())} wheels" in result.stdout
     assert "no CUDA GPU" in result.stdout
-    table = result.stdout.rstrip().splitlines()[-4:]  # the table comes last
-    assert [line.split()[0] for line in table] == ["chapter", "01_lenet", "06_comparison", "all"]
-    assert 0 < float(table[1].split()[-1]) <= 1  # the main run's test accuracy, read from its results file
-    assert (out / "chapters" / "06_comparison.ipynb").is_file() and (out / "log.txt").read_text()
-    assert [p.name for p in (out / "book_results").glob("lenet.json")] == ["lenet.json"]
+    table = result.stdout.rstrip().splitlines()[-3:]  # the table comes last
+    assert [line.split()[0] for line in table] == ["chapter", "06_comparison", "all"]
+    assert table[1].split()[-2].endswith("s")  # its wall time
+    assert (out / "chapters" / "06_comparison.ipynb").is_file() and (out / "chapters" / "06_comparison.md").is_file()
+    assert "== exit status 0" in (out / "log.txt").read_text()
+    assert (out / "book_results" / "lenet.json").is_file()  # the results files come back with the notebooks
 
 
 def test_run_sh_without_outdir_is_an_error():

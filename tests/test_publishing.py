@@ -1,14 +1,17 @@
-"""Publishing: the GitHub Pages workflow passes actionlint, and the README names the published book."""
+"""Publishing: the workflows pass actionlint, the book is published only after the tests pass, and
+the README names the published book."""
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tools.pages_url import pages_url, repository_url
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = REPO / ".github" / "workflows" / "pages.yml"
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 
 
 def actionlint(path: Path) -> subprocess.CompletedProcess:
@@ -22,8 +25,9 @@ def actionlint(path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
-def test_pages_workflow_passes_actionlint():
-    result = actionlint(WORKFLOW)
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_pass_actionlint(workflow):
+    result = actionlint(workflow)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -39,6 +43,19 @@ def test_pages_workflow_publishes_the_student_edition():
     assert "run: make book\n" in text and "path: _build/html" in text
     assert "actions/upload-pages-artifact@" in text and "actions/deploy-pages@" in text
     assert "branches: [main]" in text
+
+
+def test_the_book_is_published_only_after_the_tests_pass_and_without_torch():
+    pages = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    assert pages["tests"]["uses"] == "./.github/workflows/tests.yml" and pages["build"]["needs"] == "tests"
+    tests = yaml.safe_load((REPO / ".github" / "workflows" / "tests.yml").read_text())
+    triggers = tests[True]  # YAML 1.1 reads the key `on` as True
+    assert {"push", "pull_request", "workflow_call"} <= set(triggers)
+    assert any(step.get("run") == "make test-fast" for step in tests["jobs"]["test-fast"]["steps"])
+    # `make book` installs the book's own lock, which holds no torch: building the book executes nothing.
+    book_lock = (REPO / "requirements-book.lock").read_text()
+    assert "jupyter-book==" in book_lock and "\ntorch==" not in book_lock
+    assert "book: book-setup " in (REPO / "Makefile").read_text()
 
 
 @pytest.mark.parametrize("repository, expected", [

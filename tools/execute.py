@@ -23,6 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
+from tools.working_tree import with_working_tree
+
 REPO = Path(__file__).resolve().parents[1]
 EXECUTIONS_PATH = REPO / "utils" / "book_results" / "executions.json"
 QUICK_ENV_VAR = "CNN_COURSE_QUICK"  # as in utils.runtime; read here without importing torch
@@ -154,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     # Idle OpenMP threads sleep instead of spinning: spinning threads of several processes
     # slow each other down several times over.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.update(with_working_tree(os.environ))  # the kernels import this checkout's utils
     device = device_name()
     jobs = args.jobs or default_jobs(len(args.notebooks))
     print(f"{len(args.notebooks)} notebooks on {device}, {jobs} at a time"

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from tools.working_tree import with_working_tree
+
 REPO = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 90  # the budget on one H100 (issue 13)
 
@@ -26,7 +28,7 @@ def main(argv: list[str]) -> int:
               "`make test-notebooks`).")
         return 0
     notebooks = [Path(p) for p in argv] or sorted((REPO / "chapters").glob("*.ipynb"))
-    env = {**os.environ, "CNN_COURSE_QUICK": "1", "OMP_WAIT_POLICY": "PASSIVE",
+    env = {**with_working_tree(os.environ), "CNN_COURSE_QUICK": "1", "OMP_WAIT_POLICY": "PASSIVE",
            "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // len(notebooks)))}
     print(f"Quick mode on {torch.cuda.get_device_name(0)}: {len(notebooks)} notebooks side by side", flush=True)
     started = time.perf_counter()
