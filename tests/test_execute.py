@@ -44,7 +44,7 @@ def test_help_works():
     assert result.returncode == 0 and "--jobs" in result.stdout
 
 
-@pytest.mark.kernel
+@pytest.mark.slow
 def test_comparison_runs_after_the_others_side_by_side(tmp_path):
     log = tmp_path / "order.log"
     # "first" waits until "second" has written its line: that can only happen when both run at once
@@ -78,7 +78,7 @@ def test_record_execution_keeps_one_entry_per_kind_of_device(tmp_path):
     assert runs["gpu"]["device"].startswith("cuda")
 
 
-@pytest.mark.kernel
+@pytest.mark.slow
 def test_a_failing_chapter_does_not_stop_the_others(tmp_path):
     broken = tiny_notebook(tmp_path / "01_broken.ipynb", "raise RuntimeError('weights on cpu, input on cuda')")
     fine = tiny_notebook(tmp_path / "02_fine.ipynb", "x = 1")
@@ -91,7 +91,7 @@ def test_a_failing_chapter_does_not_stop_the_others(tmp_path):
     assert broken.read_text() == stored  # a failed run leaves the stored notebook alone
 
 
-@pytest.mark.kernel
+@pytest.mark.slow
 def test_figures_are_stored_even_with_a_forced_backend(tmp_path):
     notebook = tiny_notebook(tmp_path / "01_plot.ipynb", "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()")
     result = subprocess.run([sys.executable, "-m", "tools.execute", "--quick", str(notebook)], cwd=REPO,
@@ -101,7 +101,7 @@ def test_figures_are_stored_even_with_a_forced_backend(tmp_path):
     assert any("image/png" in output.get("data", {}) for output in outputs)
 
 
-@pytest.mark.kernel
+@pytest.mark.slow
 def test_kernels_import_the_utils_of_the_clone_they_were_started_from(tmp_path):
     # A second clone beside this one: its own utils, while the environment's editable install
     # (if any) points at this checkout. Kernels started from the second clone must use its utils.

@@ -40,7 +40,7 @@ def test_bundle_holds_repository_data_and_wheels_within_64_mb(bundle):
     assert os.access(bundle / "run.sh", os.X_OK)
 
 
-@pytest.mark.kernel
+@pytest.mark.slow
 @needs_inputs
 def test_run_sh_quick_mode_on_the_cpu_without_network(bundle, tmp_path):
     out = tmp_path / "out"

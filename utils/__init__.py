@@ -7,6 +7,10 @@ fashion_mnist.py (finding or downloading the files), checkpoint.py (resuming), l
 progress bar), results.py and profile.py (what the comparison chapter reads), folders.py and
 predict.py (your own images).
 """
+# The course's one version number (semantic versioning; see CHANGELOG.md). The package metadata reads
+# it from here, the Colab cells pin the matching tag, and results files record it.
+__version__ = "0.2.0.dev0"
+
 from .checkpoint import CheckpointError
 from .data import FASHION_MNIST_CLASSES, TensorBatches, load_data
 from .fashion_mnist import DataUnavailableError, prepare_fashion_mnist
@@ -21,7 +25,7 @@ from .training import History, evaluate_accuracy, train
 fix_torchinfo_units()  # every chapter imports utils before it prints a torchinfo summary
 
 __all__ = [
-    "FASHION_MNIST_CLASSES", "CheckpointError", "DataUnavailableError", "FolderBatches", "History", "TensorBatches",
+    "__version__", "FASHION_MNIST_CLASSES", "CheckpointError", "DataUnavailableError", "FolderBatches", "History", "TensorBatches",
     "activation_bytes", "count_macs", "describe_device", "evaluate_accuracy", "is_quick", "load_class_mapping",
     "load_data", "load_folder", "load_results", "predict", "prepare_fashion_mnist", "results_dir", "save_results",
     "save_class_mapping", "set_seed", "train", "try_gpu",
