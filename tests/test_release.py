@@ -1,5 +1,6 @@
 """Versions: one number in one place, every notebook installs it on Colab, and `tools.release` cuts
 a release from a clean tree to a tag."""
+import re
 import subprocess
 import sys
 from importlib.metadata import version
@@ -9,6 +10,7 @@ import nbformat
 import pytest
 
 import utils
+from tools.build_site import release_tags, versions_page
 from tools.colab_pin import git_ref, install_target
 from tools.release import ReleaseError, release_changelog
 
@@ -74,3 +76,17 @@ def test_release_refuses_a_dirty_tree_and_an_old_version_then_tags(tmp_path):
         for notebook in sorted((clone / folder).glob("*.ipynb")):
             assert "classic-cnns-pytorch@v9.0.0\"" in notebook.read_text(), notebook
     assert "## 9.0.0 (" in (clone / "CHANGELOG.md").read_text()
+
+
+def test_the_site_lists_the_latest_pages_and_every_release_newest_first(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for command in ("git init -q", "git config user.email ci@example.invalid", "git config user.name CI",
+                    "git commit -q --allow-empty -m start", "git tag v0.2.0", "git tag v0.10.0", "git tag v0.9.1",
+                    "git tag v1.0.0rc1", "git tag not-a-release"):
+        subprocess.run(command.split(), cwd=repo, check=True)
+    releases = release_tags(repo)
+    assert releases == ["v0.10.0", "v0.9.1", "v0.2.0"]  # numeric order, release tags only
+    page = versions_page("0.11.0.dev0", releases)
+    links = re.findall(r'href="([^"]+)"', page)
+    assert links == ["./", "v0.10.0/", "v0.9.1/", "v0.2.0/"] and "0.11.0.dev0" in page

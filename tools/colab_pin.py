@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-import yaml
+from tools.pages_url import repository_url
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((REPO / "chapters").glob("[0-9]*.md"))
@@ -31,7 +31,7 @@ def git_ref(version: str) -> str:
 
 
 def install_target(version: str | None = None) -> str:
-    url = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]["url"].rstrip("/")
+    url = repository_url().rstrip("/")
     return f"cnn-course-utils @ git+{url}@{git_ref(version or course_version())}"
 
 

@@ -22,6 +22,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -30,6 +32,11 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 
 from student_notebooks import CHAPTERS_DIR, CHECK_TAG, HIDDEN_CHECK_TAG, SOLUTION_TAG, STUDENT_DIR, STUDENT_URL_PATH, chapter_number
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from tools.colab_pin import course_version  # noqa: E402
+from tools.pages_url import pages_url, repository_url  # noqa: E402
 
 EDITIONS = ("student", "instructor")
 HIDDEN_CLASSES = {f"tag_{SOLUTION_TAG}", f"tag_{HIDDEN_CHECK_TAG}"}  # cells students never see
@@ -57,6 +64,18 @@ def _configure(app: Sphinx, config: Config) -> None:
         config.mathjax_path = MATHJAX.relative_to(MATHJAX.parents[1]).as_posix()
     if edition() == "instructor":
         config.html_title = f"{config.html_title or config.project} (instructor edition)"
+    config.html_theme_options["extra_footer"] = _version_footer()
+    if os.environ.get("COURSE_GIT_REF"):  # a release's build (tools/build_site.py): Colab opens that tag
+        config.html_theme_options["repository_branch"] = os.environ["COURSE_GIT_REF"]
+
+
+def _version_footer() -> str:
+    """Which version and commit of the course built these pages, and where the other versions are."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    built_from = f" (commit <code>{commit.stdout.strip()}</code>)" if commit.returncode == 0 else ""
+    versions = pages_url(repository_url()) + "versions.html"
+    return (f'<p class="course-version">Version {course_version()}{built_from}. '
+            f'<a href="{versions}">Other versions of the book</a>.</p>')
 
 
 def _remove_solution_cells(app: Sphinx, doctree: nodes.document) -> None:
