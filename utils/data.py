@@ -90,6 +90,15 @@ class TensorBatches:
                 f"{len(self)} batches of {self.batch_size}, shuffle={self.shuffle}, device={self.images.device})")
 
 
+def quick_subsets(train_pick: Tensor, val_pick: Tensor, num_test: int,
+                  picker: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+    """Quick mode's (CNN_COURSE_QUICK=1) small fixed subsets of the training, validation and test images."""
+    note_once(f"Quick mode (CNN_COURSE_QUICK=1): a fixed subset of {QUICK_TRAIN_SIZE} training "
+              f"and {QUICK_TEST_SIZE} test (and validation) images.")
+    test_pick = torch.randperm(num_test, generator=picker)[:QUICK_TEST_SIZE]
+    return train_pick[:QUICK_TRAIN_SIZE], val_pick[:QUICK_TEST_SIZE], test_pick
+
+
 def load_data(
     batch_size: int, resize: int | Sequence[int] | None = None, dataset: str | os.PathLike = "fashion-mnist", *,
     val_size: int | None = None, train_size: int | None = None, root: str | os.PathLike | None = None,
@@ -133,10 +142,7 @@ def load_data(
     if train_size is not None:
         train_pick = train_pick[:train_size]
     if is_quick():
-        note_once(f"Quick mode (CNN_COURSE_QUICK=1): a fixed subset of {QUICK_TRAIN_SIZE} training "
-                  f"and {QUICK_TEST_SIZE} test (and validation) images.")
-        train_pick, val_pick = train_pick[:QUICK_TRAIN_SIZE], val_pick[:QUICK_TEST_SIZE]
-        test_pick = torch.randperm(len(test_y), generator=picker)[:QUICK_TEST_SIZE]
+        train_pick, val_pick, test_pick = quick_subsets(train_pick, val_pick, len(test_y), picker)
 
     def batches(images: Tensor, labels: Tensor, pick: Tensor, split: str) -> TensorBatches:
         return TensorBatches(images[pick].to(device), labels[pick].to(device), batch_size, shuffle=split == "train",
