@@ -34,7 +34,8 @@ def per_channel(value: float | Sequence[float], channels: int) -> tuple[float, .
     """One float for each of `channels` channels: a single value is repeated."""
     values = tuple(float(v) for v in torch.as_tensor(value, dtype=torch.float64).flatten())
     if len(values) not in (1, channels):
-        raise ValueError(f"{len(values)} values {values} for images of {channels} channel(s): give one, or one per channel.")
+        raise ValueError(f"{len(values)} values {values} for images of {channels} channel(s): "
+                         "give one, or one per channel.")
     return values * channels if len(values) == 1 else values
 
 

@@ -284,7 +284,8 @@ def train(
             seen += len(labels)
             if (i + 1) % redraw_every == 0 and i + 1 < num_batches:
                 non_finite.check(num_batches, opt)
-                live.draw(epoch + (i + 1) / num_batches, train_loss=loss_sum.item() / seen, train_acc=correct.item() / seen)
+                live.draw(epoch + (i + 1) / num_batches, train_loss=loss_sum.item() / seen,
+                          train_acc=correct.item() / seen)
         non_finite.check(num_batches, opt)  # before the schedule changes the rate the message names
         if scheduler is not None:
             scheduler.step()
