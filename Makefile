@@ -40,7 +40,7 @@ help:
 	@echo "make format          format the chapters' code (ruff, to the page width), then sync"
 	@echo "make lab             open the chapters in JupyterLab, from the project's environment"
 	@echo "make bench           data-loading benchmark (ours vs torchvision DataLoader)"
-	@echo "make bench-training  training throughput: ours vs a d2l-style pipeline vs the model step alone"
+	@echo "make bench-training  what utils.train costs over the LeNet chapter's written-out loop (one epoch)"
 
 setup: $(STAMP) $(EDITABLE) data $(MATHJAX) $(WHEELS) $(ACTIONLINT)
 
@@ -198,7 +198,7 @@ lab: setup
 bench: setup
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/bench_load_data.py
 
-# BENCH_ARGS="--steps 100 --workers 4" etc.; the defaults finish in about a minute on a CPU.
+# BENCH_ARGS="--rounds 9 --train-size 55000" etc.; the defaults finish in about a minute on a CPU.
 bench-training: setup
 	OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/bench_training.py $(BENCH_ARGS)
 

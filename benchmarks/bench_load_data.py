@@ -73,7 +73,7 @@ def main() -> None:
     print(f"{'case':<32}{'ours (s)':>10}{'torchvision (s)':>17}{'speed-up':>10}")
     for resize, subset in ((None, None), (224, args.subset_224)):
         ours, _ = load_data(args.batch_size, resize=resize, train_size=subset, device=device)
-        mean, std = ours.mean.flatten()[0].item(), ours.std.flatten()[0].item()
+        mean, std = ours.mean[0], ours.std[0]
         theirs = torchvision_loader(resize, args.batch_size, args.workers, subset, mean, std)
         side = resize or 28
         for label, model_side in (("data only", None), ("LeNet epoch", side)):

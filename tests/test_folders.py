@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 from torchvision import transforms as T
 from torchvision.datasets import ImageFolder
 
-from utils import FolderBatches, load_class_mapping, load_data, load_folder, predict, save_class_mapping, train
+from utils import FASHION_MNIST_CLASSES, FolderBatches, load_class_mapping, load_data, load_folder, predict, save_class_mapping, train
 from utils.folders import IMAGENET_MEAN, IMAGENET_STD
 
 COLOURS = {"blue": (20, 30, 220), "green": (30, 200, 40), "red": (220, 30, 20)}
@@ -110,7 +110,7 @@ def test_load_data_names_folders_in_the_unknown_dataset_error(tmp_path):
 
 def test_default_size_is_224_and_a_height_width_pair_works(split_root):
     train_iter, test_iter = load_folder(split_root, 2)
-    assert next(iter(train_iter))[0].shape[-2:] == (224, 224) and test_iter.image_size == (224, 224)
+    assert next(iter(train_iter))[0].shape[-2:] == (224, 224) and test_iter.image_shape == (3, 224, 224)
     train_iter, test_iter = load_folder(split_root, 2, resize=(8, 12))
     assert next(iter(train_iter))[0].shape[-2:] == next(iter(test_iter))[0].shape[-2:] == (8, 12)
 
@@ -303,6 +303,29 @@ def test_sixteen_bit_png_images_keep_their_brightness(tmp_path):
     for image, label in zip(images, labels):
         expected = 0.25 if train_iter.classes[label] == "dark" else 0.75
         assert image.mean().item() == pytest.approx(expected, abs=0.01)
+
+
+def test_both_kinds_of_batches_describe_their_images_with_the_same_names_and_types(split_root):
+    folder_iter, _ = load_folder(split_root, 4, resize=16)
+    fashion_iter, _ = load_data(16, device="cpu", train_size=64)
+    for batches, channels in ((folder_iter, 3), (fashion_iter, 1)):
+        assert batches.image_shape == (channels, *next(iter(batches))[0].shape[-2:])
+        assert type(batches.image_shape) is tuple and all(type(n) is int for n in batches.image_shape)
+        for values in (batches.mean, batches.std):
+            assert type(values) is tuple and len(values) == channels and all(type(v) is float for v in values)
+
+
+def test_a_class_mapping_written_before_the_names_were_unified_still_serves(tmp_path):
+    old = {"classes": list(FASHION_MNIST_CLASSES), "class_to_idx": {c: i for i, c in enumerate(FASHION_MNIST_CLASSES)},
+           "channels": 1, "image_size": [28, 28], "mean": [0.28604060411453247], "std": [0.35302427411079407]}
+    (tmp_path / "old.classes.json").write_text(json.dumps(old))
+    train_iter, _ = load_data(16, device="cpu", train_size=64)
+    new = json.loads(save_class_mapping(train_iter, tmp_path / "new.pt").read_text())
+    assert new.keys() == old.keys()
+    assert new["mean"] == pytest.approx(old["mean"]) and new["std"] == pytest.approx(old["std"])
+    net = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10))
+    image = Image.fromarray(train_iter.images[0, 0].numpy())
+    assert predict(net, tmp_path / "old.classes.json", image) == predict(net, tmp_path / "new.classes.json", image)
 
 
 def test_predict_serves_a_grayscale_fashion_mnist_model_and_pil_images_and_tensors(tmp_path):

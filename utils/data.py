@@ -30,6 +30,15 @@ QUICK_TRAIN_SIZE, QUICK_TEST_SIZE = 2048, 512
 SPLIT_SEED = 0  # the held-out validation images and the subsets are the same in every run
 
 
+def per_channel(value: float | Sequence[float], channels: int) -> tuple[float, ...]:
+    """One float for each of `channels` channels: a single value is repeated."""
+    values = tuple(float(v) for v in torch.as_tensor(value, dtype=torch.float64).flatten())
+    if len(values) not in (1, channels):
+        raise ValueError(f"{len(values)} values {values} for images of {channels} channel(s): "
+                         "give one, or one per channel.")
+    return values * channels if len(values) == 1 else values
+
+
 class TensorBatches:
     """An iterable of (images, labels) mini-batches made from uint8 images held in one tensor.
 
@@ -44,9 +53,9 @@ class TensorBatches:
             images = images.unsqueeze(1)
         self.images, self.labels, self.split = images, labels, split
         self.batch_size, self.shuffle, self.resize = positive_int(batch_size, "batch_size"), shuffle, resize
-        channels = images.shape[1]
-        self.mean = torch.as_tensor(mean, dtype=torch.float32, device=images.device).reshape(-1, 1, 1).expand(channels, 1, 1)
-        self.std = torch.as_tensor(std, dtype=torch.float32, device=images.device).reshape(-1, 1, 1).expand(channels, 1, 1)
+        self.mean, self.std = per_channel(mean, images.shape[1]), per_channel(std, images.shape[1])
+        # The same numbers as (C, 1, 1) tensors beside the images: made once, not copied over for every batch.
+        self._mean, self._std = (torch.tensor(v, device=images.device).reshape(-1, 1, 1) for v in (self.mean, self.std))
         self.classes = list(classes)
 
     @property
@@ -72,7 +81,7 @@ class TensorBatches:
 
     def transform(self, images: Tensor) -> Tensor:
         """uint8 (B, C, H, W) -> normalized float32, resized when the iterable resizes."""
-        x = (images.float().div_(255) - self.mean) / self.std
+        x = (images.float().div_(255) - self._mean) / self._std
         if self.resize and tuple(x.shape[-2:]) != self.resize:
             x = F.interpolate(x, size=self.resize, mode="bilinear", align_corners=False, antialias=True)
         return x
@@ -80,6 +89,15 @@ class TensorBatches:
     def __repr__(self) -> str:
         return (f"TensorBatches({self.split}: {self.num_examples} images of shape {self.image_shape}, "
                 f"{len(self)} batches of {self.batch_size}, shuffle={self.shuffle}, device={self.images.device})")
+
+
+def quick_subsets(train_pick: Tensor, val_pick: Tensor, num_test: int,
+                  picker: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+    """Quick mode's (CNN_COURSE_QUICK=1) small fixed subsets of the training, validation and test images."""
+    note_once(f"Quick mode (CNN_COURSE_QUICK=1): a fixed subset of {QUICK_TRAIN_SIZE} training "
+              f"and {QUICK_TEST_SIZE} test (and validation) images.")
+    test_pick = torch.randperm(num_test, generator=picker)[:QUICK_TEST_SIZE]
+    return train_pick[:QUICK_TRAIN_SIZE], val_pick[:QUICK_TEST_SIZE], test_pick
 
 
 def load_data(
@@ -125,10 +143,7 @@ def load_data(
     if train_size is not None:
         train_pick = train_pick[:train_size]
     if is_quick():
-        note_once(f"Quick mode (CNN_COURSE_QUICK=1): a fixed subset of {QUICK_TRAIN_SIZE} training "
-                  f"and {QUICK_TEST_SIZE} test (and validation) images.")
-        train_pick, val_pick = train_pick[:QUICK_TRAIN_SIZE], val_pick[:QUICK_TEST_SIZE]
-        test_pick = torch.randperm(len(test_y), generator=picker)[:QUICK_TEST_SIZE]
+        train_pick, val_pick, test_pick = quick_subsets(train_pick, val_pick, len(test_y), picker)
 
     def batches(images: Tensor, labels: Tensor, pick: Tensor, split: str) -> TensorBatches:
         return TensorBatches(images[pick].to(device), labels[pick].to(device), batch_size, shuffle=split == "train",

@@ -112,7 +112,9 @@ class FolderBatches(DataLoader):
         super().__init__(dataset, **loader_args)
         self.split, self.classes = split, list(classes)
         self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
-        self.image_size, self.mean, self.std = image_size, tuple(mean), tuple(std)
+        # The names and types of TensorBatches: (channels, height, width), and a float per channel.
+        self.image_shape = (3, *image_size)  # images are read as RGB
+        self.mean, self.std = tuple(map(float, mean)), tuple(map(float, std))
 
     @property
     def num_examples(self) -> int:
@@ -120,7 +122,7 @@ class FolderBatches(DataLoader):
 
     def __repr__(self) -> str:
         return (f"FolderBatches({self.split}: {self.num_examples} images of {len(self.classes)} classes, "
-                f"{len(self)} batches of {self.batch_size}, images {self.image_size[0]}x{self.image_size[1]})")
+                f"{len(self)} batches of {self.batch_size}, images of shape {self.image_shape})")
 
 
 def eval_transform(size: tuple[int, int], mean: Sequence[float], std: Sequence[float]) -> T.Compose:

@@ -23,13 +23,9 @@ ImageLike = Union[str, os.PathLike, Image.Image]
 def save_class_mapping(batches: Any, checkpoint: str | os.PathLike) -> Path:
     """Save the class names and preprocessing of `batches` (from `load_data` or `load_folder`) as JSON
     next to `checkpoint`: ``model.pt`` gets ``model.classes.json``, whose path is returned."""
-    if hasattr(batches, "image_shape"):  # Fashion-MNIST's TensorBatches: one channel, one mean
-        channels, *size = batches.image_shape
-        mean, std = batches.mean.flatten().tolist(), batches.std.flatten().tolist()
-    else:  # an image folder's FolderBatches, read as RGB
-        channels, size, mean, std = 3, list(batches.image_size), list(batches.mean), list(batches.std)
+    channels, *size = batches.image_shape
     mapping = {"classes": list(batches.classes), "class_to_idx": {name: i for i, name in enumerate(batches.classes)},
-               "channels": channels, "image_size": size, "mean": mean, "std": std}
+               "channels": channels, "image_size": size, "mean": list(batches.mean), "std": list(batches.std)}
     return atomic_write_json(Path(checkpoint).with_suffix(".classes.json"), mapping)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -151,11 +152,29 @@ def quick_caps(num_epochs: int, num_batches: int) -> tuple[int, int]:
     return min(num_epochs, QUICK_MAX_EPOCHS), min(num_batches, QUICK_MAX_BATCHES)
 
 
-def stop_if_not_finite(loss: Tensor, epoch: int, step: int, opt: torch.optim.Optimizer) -> None:
-    if not torch.isfinite(loss):
-        raise FloatingPointError(
-            f"The loss became {loss.item()} at step {step} (epoch {epoch}) with learning rate "
-            f"{opt.param_groups[0]['lr']:g}: training diverged. Lower lr (e.g. by 10x) and train again.")
+class FirstNonFiniteLoss:
+    """Remembers, on the device, the first step whose loss was inf or nan.
+
+    Testing each loss in Python (`if not torch.isfinite(loss)`) would make the CPU wait for the
+    GPU at every step. Here each step only adds to the GPU's queue; `check` reads the answer
+    back, so train calls it where it waits for the GPU anyway: at the redraws and the epoch end.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.step = torch.zeros((), dtype=torch.long, device=device)  # 0 while every loss was finite
+        self.loss = torch.zeros((), device=device)
+
+    def record(self, loss: Tensor, step: int) -> None:
+        first = (self.step == 0) & ~torch.isfinite(loss)
+        self.step = torch.where(first, step, self.step)
+        self.loss = torch.where(first, loss.float(), self.loss)
+
+    def check(self, num_batches: int, opt: torch.optim.Optimizer) -> None:
+        step = int(self.step)
+        if step:
+            raise FloatingPointError(
+                f"The loss became {self.loss.item()} at step {step} (epoch {(step - 1) // num_batches + 1}) with "
+                f"learning rate {opt.param_groups[0]['lr']:g}: training diverged. Lower lr (e.g. by 10x) and train again.")
 
 
 def mixed_precision_setup(wanted: bool, device: torch.device) -> tuple[bool, torch.dtype, torch.amp.GradScaler]:
@@ -240,19 +259,22 @@ def train(
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     live, progress = LivePlot(num_epochs, enabled=plot).add_epochs(history), ProgressBar()
+    redraw_every = max(num_batches // 4, 1)  # four redraws per epoch
 
     for epoch in range(history.epochs, num_epochs):
         net.train()
-        started, loss_sum, correct, seen = time.perf_counter(), torch.zeros((), device=device), 0, 0
-        bar = progress(train_iter, total=num_batches, desc=f"epoch {epoch + 1}/{num_epochs}")
+        # Sums kept on the device: reading a tensor in Python (.item(), int(), `if`) makes the CPU
+        # wait for the GPU, so the loop reads them only at the redraws and at the end of the epoch.
+        started, seen, non_finite = time.perf_counter(), 0, FirstNonFiniteLoss(device)
+        loss_sum, correct = torch.zeros((), device=device), torch.zeros((), dtype=torch.long, device=device)
+        batches = itertools.islice(train_iter, num_batches)  # all of them, except in quick mode
+        bar = progress(batches, total=num_batches, desc=f"epoch {epoch + 1}/{num_epochs}")
         for i, (images, labels) in enumerate(bar):
-            if i == num_batches:
-                break
             images, labels = images.to(device, memory_format=memory_format), labels.to(device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                 output = net(images)
                 loss = loss_fn(output, labels)
-            stop_if_not_finite(loss.detach(), epoch + 1, epoch * num_batches + i + 1, opt)
+            non_finite.record(loss.detach(), step=epoch * num_batches + i + 1)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
@@ -260,15 +282,17 @@ def train(
             loss_sum += loss.detach().float() * len(labels)  # a mean per example, whatever the batch sizes
             correct += (main_output(output).argmax(dim=1) == labels).sum()
             seen += len(labels)
-            if (i + 1) % max(num_batches // 4, 1) == 0 and i + 1 < num_batches:  # four redraws per epoch
-                live.draw(epoch + (i + 1) / num_batches, train_loss=loss_sum.item() / seen, train_acc=int(correct) / seen)
-        bar.close()
+            if (i + 1) % redraw_every == 0 and i + 1 < num_batches:
+                non_finite.check(num_batches, opt)
+                live.draw(epoch + (i + 1) / num_batches, train_loss=loss_sum.item() / seen,
+                          train_acc=correct.item() / seen)
+        non_finite.check(num_batches, opt)  # before the schedule changes the rate the message names
         if scheduler is not None:
             scheduler.step()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         examples_per_sec = seen / (time.perf_counter() - started)  # training steps only
-        history.add_epoch(loss_sum.item() / seen, int(correct) / seen, evaluate_accuracy(net, val_iter, device),
+        history.add_epoch(loss_sum.item() / seen, correct.item() / seen, evaluate_accuracy(net, val_iter, device),
                           examples_per_sec, seconds=time.perf_counter() - started)  # evaluation included
         live.add_epochs(history, start=epoch).draw()
         if keep_best and history.best_epoch == epoch + 1:
