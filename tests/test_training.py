@@ -327,3 +327,19 @@ def test_training_reads_tensors_a_fixed_number_of_times_per_epoch_not_per_step(m
         monkeypatch.undo()
         reads_per_epoch[num_batches] = len(reads)
     assert reads_per_epoch[64] == reads_per_epoch[8]
+
+
+@pytest.mark.parametrize("capability, dtype, scaled", [
+    ((7, 5), torch.float16, True),    # Colab's T4: bfloat16 only emulated, float16 with a gradient scaler
+    ((7, 0), torch.float16, True),    # V100
+    ((8, 0), torch.bfloat16, False),  # A100
+    ((9, 0), torch.bfloat16, False),  # H100
+])
+def test_mixed_precision_picks_float16_with_a_scaler_below_capability_8(monkeypatch, capability, dtype, scaled):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # what a T4 reports, emulation included
+    scalers = []
+    monkeypatch.setattr(torch.amp, "GradScaler", lambda device, enabled: scalers.append(enabled) or enabled)
+    use_amp, chosen, _ = train_module.mixed_precision_setup(True, torch.device("cuda"))
+    assert use_amp and chosen == dtype and scalers == [scaled]
+    assert train_module.mixed_precision_setup(True, torch.device("cpu"))[:2] == (False, torch.float32)

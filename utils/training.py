@@ -177,12 +177,19 @@ class FirstNonFiniteLoss:
                 f"learning rate {opt.param_groups[0]['lr']:g}: training diverged. Lower lr (e.g. by 10x) and train again.")
 
 
+def autocast_dtype(device: torch.device) -> torch.dtype:
+    """The 16-bit type for autocast on a CUDA device: bfloat16 from compute capability 8.0 (Ampere)
+    up, float16 below. Older GPUs such as Colab's T4 (7.5) only emulate bfloat16, slowly, although
+    torch.cuda.is_bf16_supported() says yes; float16 runs on their tensor cores, with a gradient scaler."""
+    return torch.bfloat16 if torch.cuda.get_device_capability(device) >= (8, 0) else torch.float16
+
+
 def mixed_precision_setup(wanted: bool, device: torch.device) -> tuple[bool, torch.dtype, torch.amp.GradScaler]:
-    """Autocast on CUDA only: bfloat16 where supported, else float16 with a gradient scaler."""
+    """Autocast on CUDA only, in `autocast_dtype`; float16 gets a gradient scaler (its range is small)."""
     use_amp = wanted and device.type == "cuda"
     if wanted and not use_amp:
         note_once("mixed_precision applies to CUDA GPUs only; training in float32 on this device.")
-    dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    dtype = autocast_dtype(device) if use_amp else torch.float32
     return use_amp, dtype, torch.amp.GradScaler("cuda", enabled=use_amp and dtype == torch.float16)
 
 
