@@ -77,3 +77,11 @@ def test_colab_cell_announces_reduced_settings_only_where_the_chapter_has_them(p
     picks_cpu_settings = 'device.type == "cuda"' in code
     assert ("reduced settings" in message) == picks_cpu_settings, f"{path.name}: {message!r}"
     assert ("no GPU" in message) == trains, f"{path.name} {'trains' if trains else 'trains nothing'}: {message!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + sorted((CHAPTERS.parent / "book" / "colab").glob("*.ipynb")),
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_colab_opens_every_notebook_on_a_gpu_runtime(path):
+    metadata = nbformat.read(path, as_version=4).metadata
+    assert metadata.get("accelerator") == "GPU" and metadata.get("colab", {}).get("gpuType") == "T4", (
+        f"{path.name}: Colab would open it without a GPU (its metadata needs accelerator: GPU, colab.gpuType)")

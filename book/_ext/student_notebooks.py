@@ -271,7 +271,8 @@ def student_notebook(notebook: nbformat.NotebookNode, chapter: int) -> nbformat.
     student.cells = cells
     student.nbformat_minor = max(student.nbformat_minor, 5)  # the version that has cell ids
     student.metadata.pop("jupytext", None)  # a standalone notebook, not one half of a pair
-    student.metadata["colab"] = {"provenance": []}
+    student.metadata["colab"] = {"provenance": [], "gpuType": "T4"}  # Colab opens it on a GPU runtime
+    student.metadata["accelerator"] = "GPU"
     return student
 
 
