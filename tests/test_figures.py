@@ -76,6 +76,39 @@ def test_shapes_on_the_arrows_are_what_pytorch_computes(layers, shape):
         assert tuple(x.shape[1:3]) == drawn, f"{layer.label!r}: drawn {drawn}, PyTorch gives {tuple(x.shape[1:])}"
 
 
+def chapter_defaults(chapter: str, name: str) -> dict:
+    """The default arguments of the function or class `name` (its __init__) in a chapter's code."""
+    source = "\n".join(block for block in
+                       re.findall(r"```\{code-cell\} ipython3\n(.*?)```", (REPO / "chapters" / chapter).read_text(),
+                                  re.DOTALL))
+    source = "\n".join(line for line in source.splitlines() if not line.startswith((":", "%", "!")))
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            node = next(n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+        if isinstance(node, ast.FunctionDef) and node.name in (name, "__init__"):
+            args = node.args.args[len(node.args.args) - len(node.args.defaults):] + node.args.kwonlyargs
+            defaults = node.args.defaults + node.args.kw_defaults
+            found = {a.arg: ast.literal_eval(d) for a, d in zip(args, defaults)
+                     if d is not None and isinstance(d, ast.Constant)}
+            if "num_classes" in found:
+                return found
+    raise AssertionError(f"{chapter} defines no {name} with a num_classes default")
+
+
+@pytest.mark.parametrize("key, chapter, model", [("lenet", "01_lenet.md", "lenet"), ("alexnet", "02_alexnet.md", "alexnet"),
+                                                 ("googlenet", "04_googlenet.md", "GoogLeNet")])
+def test_each_diagram_draws_the_input_and_classes_of_its_chapters_model(key, chapter, model):
+    defaults = chapter_defaults(chapter, model)
+    channels, side = figures.INPUTS[key]
+    assert channels == defaults.get("in_channels", 1) and side == defaults.get("image_side", side)
+    assert figures.NUM_CLASSES == defaults["num_classes"]
+    drawn = " ".join(path.read_text() for path in COMMITTED)  # matplotlib keeps each label's text in a comment
+    labels = set(re.findall(r"\b[13]x(?:28x28|224x224)\b", drawn))  # images: one channel or three (RGB)
+    assert f"{channels}x{side}x{side}" in labels, f"no diagram labels the {key} input {channels}x{side}x{side}"
+    wrong = {label for label in labels if label.endswith(f"x{side}x{side}") and label != f"{channels}x{side}x{side}"}
+    assert not wrong, f"a diagram labels an input {wrong} that no chapter model takes"
+
+
 def chapter_constant(chapter: str, name: str):
     """The literal a chapter's code assigns to `name` (a dict or tuple written out in a code cell)."""
     lines = (REPO / "chapters" / chapter).read_text().splitlines()

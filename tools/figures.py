@@ -39,6 +39,10 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E
 
 REPO = Path(__file__).resolve().parents[1]
 FIGURES = REPO / "book" / "figures"
+# The input (channels, side) and classes of the chapters' own models, as the diagrams draw them;
+# tests/test_figures.py checks them against the chapters' code.
+INPUTS = {"lenet": (1, 28), "alexnet": (1, 224), "googlenet": (1, 224)}
+NUM_CLASSES = 10
 WIDTH = 10.0  # layout units across every diagram
 # Inches per layout unit. The SVG is 8 x 72 = 576 pt wide (768 CSS px); the book scales it to its
 # content width (about 670 px at a 1280 px window), where 8 pt labels come out at about 9.3 px.
@@ -121,6 +125,12 @@ class Layer:
 
 def shape_text(shape: tuple) -> str:
     return f"{shape[0]}x{shape[1]}x{shape[1]}" if len(shape) == 2 else f"{shape[0]}"
+
+
+def image_text(image: tuple) -> str:
+    """(channels, side) -> "CxSxS", as the diagrams label an input image."""
+    channels, side = image
+    return f"{channels}x{side}x{side}"
 
 
 def trace(layers: list[Layer], shape: tuple) -> list[tuple]:
@@ -231,18 +241,19 @@ LENET_DENSE = [
     Layer("flatten", "data", flatten=True),
     Layer("FC 120\n+ activation", "dense", 120),
     Layer("FC 84\n+ activation", "dense", 84),
-    Layer("FC 10", "dense", 10),
+    Layer(f"FC {NUM_CLASSES}", "dense", NUM_CLASSES),
 ]
 
 
 def lenet(out: Path) -> Path:
     """The LeNet-5 pipeline of chapter 1 on a 28x28 image, two rows: encoder, then dense block."""
     fig, ax = canvas(3.75)
-    shapes = trace(LENET_ENCODER + LENET_DENSE, (1, 28))
+    shapes = trace(LENET_ENCODER + LENET_DENSE, INPUTS["lenet"])
     w, h, step = 1.15, 0.72, 2.0
     top, bottom = 2.7, 1.25
     # Row 1: the image and the convolutional encoder.
-    left = box(ax, 0.75, top, 0.95, h, "image\n1x28x28", "data")
+    image = image_text(INPUTS["lenet"])
+    left = box(ax, 0.75, top, 0.95, h, f"image\n{image}", "data")
     ax.add_patch(FancyBboxPatch((1.75, top - 0.62), 8.0, 1.24, boxstyle="round,pad=0,rounding_size=0.08",
                                 fc="none", ec="#9ca3af", ls="--", lw=1, zorder=1))
     ax.text(1.85, top + 0.52, "convolutional encoder", fontsize=8.5, color=MUTED, style="italic", va="center")
@@ -250,7 +261,7 @@ def lenet(out: Path) -> Path:
     for i, layer in enumerate(LENET_ENCODER):
         x = 2.6 + i * step
         this = box(ax, x, top, w, h, layer.label, layer.kind, size=8.5)
-        label = "1x28x28" if i == 0 else shape_text(shapes[i - 1])
+        label = image if i == 0 else shape_text(shapes[i - 1])
         arrow(ax, (previous[1], top), (this[0], top), None if i == 0 else label)
         previous = this
     # Down to row 2, carrying the last encoder shape.
@@ -289,7 +300,7 @@ ALEXNET = [
     Layer("adaptive average pool to 6x6", "pool", to_side=6),
     Layer("flatten, dropout 0.5, FC 4096", "dense", 4096, flatten=True),
     Layer("dropout 0.5, FC 4096", "dense", 4096),
-    Layer("FC 10", "dense", 10),
+    Layer(f"FC {NUM_CLASSES}", "dense", NUM_CLASSES),
 ]
 LENET_COLUMN = [
     Layer("5x5 conv, 6, padding 2", "conv", 6, 5, padding=2),
@@ -298,7 +309,7 @@ LENET_COLUMN = [
     Layer("2x2 pooling, stride 2", "pool", kernel=2, stride=2),
     Layer("flatten, FC 120", "dense", 120, flatten=True),
     Layer("FC 84", "dense", 84),
-    Layer("FC 10", "dense", 10),
+    Layer(f"FC {NUM_CLASSES}", "dense", NUM_CLASSES),
 ]
 
 
@@ -326,8 +337,8 @@ def alexnet_vs_lenet(out: Path) -> Path:
     top = height - 0.85
     title(ax, 2.5, height - 0.35, "LeNet-5 (1998), chapter 1")
     title(ax, 7.0, height - 0.35, "AlexNet (2012), torchvision's variant, chapter 2")
-    column(ax, 2.5, top, 2.2, LENET_COLUMN, (1, 28), "image 1x28x28", pitch)
-    column(ax, 7.0, top, 3.0, ALEXNET, (1, 224), "image 1x224x224", pitch)
+    column(ax, 2.5, top, 2.2, LENET_COLUMN, INPUTS["lenet"], f"image {image_text(INPUTS['lenet'])}", pitch)
+    column(ax, 7.0, top, 3.0, ALEXNET, INPUTS["alexnet"], f"image {image_text(INPUTS['alexnet'])}", pitch)
     ax.text(0.3, 0.62, "Every convolution and hidden FC layer is followed by an activation "
             "(LeNet: sigmoid or ReLU; AlexNet: ReLU).", fontsize=8, color=MUTED, va="center")
     legend(ax, ["data", "conv", "pool", "dense"], 0.3, 0.1)
@@ -468,14 +479,14 @@ GOOGLENET_STEM = [
     Layer("3x3 max-pool, stride 2", "pool", kernel=3, stride=2, ceil_mode=True),
 ]
 AUX_HEAD = [("average pool to 4x4", "pool"), ("1x1 conv, 128", "reduce"), ("FC 1024, dropout 0.7", "dense"),
-            ("FC 10", "dense")]
+            (f"FC {NUM_CLASSES}", "dense")]
 
 
 def googlenet(out: Path) -> Path:
     """GoogLeNet at 224x224: the stem, nine Inception blocks, the head, and the two auxiliary heads."""
     fig, ax = canvas(5.0)
     y, h, w, step = 3.85, 0.62, 0.53, 0.655
-    stem_shape = trace(GOOGLENET_STEM, (3, 224))[-1]
+    stem_shape = trace(GOOGLENET_STEM, INPUTS["googlenet"])[-1]
     items = [("stem", f"stem\n{shape_text(stem_shape)}", "conv", 1.15)]
     side = stem_shape[1]
     sides = {}
@@ -486,7 +497,7 @@ def googlenet(out: Path) -> Path:
         if name in ("3b", "4e"):
             side = output_size(side, 3, 2, ceil_mode=True)
             items.append(("pool", "max-\npool\n/2", "pool", 0.45))
-    items.append(("head", "global avg\npool,\ndropout 0.4,\nFC 10", "dense", 1.0))
+    items.append(("head", f"global avg\npool,\ndropout 0.4,\nFC {NUM_CLASSES}", "dense", 1.0))
     x = 0.3
     boxes = {}
     previous = None
@@ -497,7 +508,8 @@ def googlenet(out: Path) -> Path:
         boxes.setdefault(key, this)
         previous = this
         x += width + (step - w)
-    title(ax, 0.3, 4.7, "GoogLeNet on a 3x224x224 image (block name, output channels)", size=9.5, ha="left")
+    title(ax, 0.3, 4.7, f"GoogLeNet on a {image_text(INPUTS['googlenet'])} image (block name, output channels)",
+          size=9.5, ha="left")
     # Stage brackets with the side of their feature maps.
     for first, last in (("3a", "3b"), ("4a", "4e"), ("5a", "5b")):
         left, right, top = boxes[first][0], boxes[last][1], y + h / 2 + 0.08
