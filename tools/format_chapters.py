@@ -29,9 +29,11 @@ def formatted_text(chapter: Path) -> str:
     In-process rather than the `jupytext --pipe` command line: importing jupytext costs seconds."""
     import jupytext
     from jupytext.cli import pipe_notebook
+    from jupytext.config import load_jupytext_config
 
-    notebook = jupytext.read(chapter)
-    return jupytext.writes(pipe_notebook(notebook, ruff_command(), quiet=True), fmt="md:myst")
+    config = load_jupytext_config(str(chapter))  # pyproject.toml's [tool.jupytext], as the CLI reads it
+    notebook = jupytext.read(chapter, config=config)
+    return jupytext.writes(pipe_notebook(notebook, ruff_command(), quiet=True), fmt="md:myst", config=config)
 
 
 def format_chapters(chapters: list[Path]) -> None:
