@@ -83,11 +83,11 @@ def browser():
 
 
 @contextlib.contextmanager
-def page_at(browser, url: str):
-    """The page at `url` in a fresh context (fresh profile) that blocks every request leaving the
-    machine; when the block ends without an error, none may have been attempted."""
+def page_at(browser, url: str, width: int = 1280):
+    """The page at `url` in a fresh context (fresh profile, a window `width` pixels wide) that blocks
+    every request leaving the machine; when the block ends without an error, none may have been attempted."""
     outside: list[str] = []
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": width, "height": 900})
 
     def guard(route):
         host = urlparse(route.request.url).hostname
@@ -261,6 +261,33 @@ def test_code_is_not_cut_off_at_the_page_width(browser, servers, edition, chapte
                           line: pre.innerText.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '')}))""")
         assert page.locator(".cell_input pre").count() > 0
         assert not overflowing, f"{len(overflowing)} code cell(s) cut off, e.g. {overflowing[:2]}"
+
+
+# Tables whose right edge no reader can reach: past a box that clips (overflow hidden) or past the
+# window, with no box in between that scrolls. A table in a scrolling box is fine if the box fits.
+CUT_OFF_TABLES = """Array.from(document.querySelectorAll('article table')).map(table => {
+    const right = table.getBoundingClientRect().right, window_right = document.documentElement.clientWidth;
+    for (let box = table; box && box !== document.body; box = box.parentElement) {
+        const overflow = getComputedStyle(box).overflowX;
+        if (overflow === 'auto' || overflow === 'scroll') {
+            return box.getBoundingClientRect().right > window_right + 1 ? 'its scroll box' : null;
+        }
+        if ((overflow === 'hidden' || overflow === 'clip') && right > box.getBoundingClientRect().right + 1) {
+            return 'a box that clips it';
+        }
+    }
+    return right > window_right + 1 ? 'the window' : null;
+}).map((where, i) => where && {table: i, cut_off_by: where}).filter(Boolean)"""
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+@pytest.mark.parametrize("page_name", PAGES)
+def test_no_table_is_cut_off(browser, servers, page_name, width):
+    """Every column of every table can be seen: it fits, or it scrolls inside its own box."""
+    for edition in EDITIONS:
+        with page_at(browser, f"{servers[edition]}/{page_name}.html", width) as (page, _):
+            cut_off = page.evaluate(CUT_OFF_TABLES)
+        assert not cut_off, f"{edition} {page_name} at {width} px: tables cut off {cut_off}"
 
 
 def test_comparison_table_is_an_html_table(browser, servers):
