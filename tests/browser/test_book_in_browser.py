@@ -263,18 +263,19 @@ def test_code_is_not_cut_off_at_the_page_width(browser, servers, edition, chapte
         assert not overflowing, f"{len(overflowing)} code cell(s) cut off, e.g. {overflowing[:2]}"
 
 
-# Tables whose right edge no reader can reach: past a box that clips (overflow hidden) or past the
-# window, with no box in between that scrolls. A table in a scrolling box is fine if the box fits.
-CUT_OFF_TABLES = """Array.from(document.querySelectorAll('article table')).map(table => {
+# Tables with columns a reader cannot see: past a box that clips (overflow hidden) or past the window.
+# A table in a box that scrolls sideways is reachable, which is enough on a phone; on a desktop window
+# (`scrolling_allowed` false) every column must show without scrolling.
+CUT_OFF_TABLES = """scrolling_allowed => Array.from(document.querySelectorAll('article table')).map(table => {
     const right = table.getBoundingClientRect().right, window_right = document.documentElement.clientWidth;
-    for (let box = table; box && box !== document.body; box = box.parentElement) {
-        const overflow = getComputedStyle(box).overflowX;
+    for (let box = table.parentElement; box && box !== document.body; box = box.parentElement) {
+        const overflow = getComputedStyle(box).overflowX, box_right = box.getBoundingClientRect().right;
+        if (right <= box_right + 1) continue;
         if (overflow === 'auto' || overflow === 'scroll') {
-            return box.getBoundingClientRect().right > window_right + 1 ? 'its scroll box' : null;
+            if (!scrolling_allowed) return 'hidden in a scroll box';
+            return box_right > window_right + 1 ? 'its scroll box, itself past the window' : null;
         }
-        if ((overflow === 'hidden' || overflow === 'clip') && right > box.getBoundingClientRect().right + 1) {
-            return 'a box that clips it';
-        }
+        if (overflow === 'hidden' || overflow === 'clip') return 'a box that clips it';
     }
     return right > window_right + 1 ? 'the window' : null;
 }).map((where, i) => where && {table: i, cut_off_by: where}).filter(Boolean)"""
@@ -283,10 +284,11 @@ CUT_OFF_TABLES = """Array.from(document.querySelectorAll('article table')).map(t
 @pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
 @pytest.mark.parametrize("page_name", PAGES)
 def test_no_table_is_cut_off(browser, servers, page_name, width):
-    """Every column of every table can be seen: it fits, or it scrolls inside its own box."""
+    """Every column of every table can be seen: at 1280 px without scrolling, on a phone at least by
+    scrolling the table's own box."""
     for edition in EDITIONS:
         with page_at(browser, f"{servers[edition]}/{page_name}.html", width) as (page, _):
-            cut_off = page.evaluate(CUT_OFF_TABLES)
+            cut_off = page.evaluate(CUT_OFF_TABLES, width < 1000)
         assert not cut_off, f"{edition} {page_name} at {width} px: tables cut off {cut_off}"
 
 
