@@ -72,7 +72,7 @@ def test_quick_mode_uses_a_small_fixed_subset(monkeypatch, capsys):
     assert torch.equal(train_iter.labels, again.labels)
 
 
-@pytest.mark.parametrize("batch_size", [0, -5, 2.5, "8"])
+@pytest.mark.parametrize("batch_size", [0, -5, 2.5, "8", True])
 def test_bad_batch_size_is_refused(batch_size):
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         load_data(batch_size)
