@@ -95,3 +95,15 @@ def test_figures_are_stored_even_with_a_forced_backend(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     outputs = nbformat.read(notebook, as_version=4).cells[0].outputs
     assert any("image/png" in output.get("data", {}) for output in outputs)
+
+
+def test_full_mode_points_the_kernels_at_the_books_results_and_quick_mode_away_from_them(monkeypatch):
+    from tools.execute import BOOK_RESULTS, set_mode
+
+    monkeypatch.setenv("CNN_COURSE_QUICK", "1")
+    monkeypatch.setenv("CNN_COURSE_RESULTS", "/somewhere/else")
+    set_mode(quick=False)
+    assert "CNN_COURSE_QUICK" not in os.environ and os.environ["CNN_COURSE_RESULTS"] == str(BOOK_RESULTS)
+    assert BOOK_RESULTS == REPO / "utils" / "book_results" and (BOOK_RESULTS / "lenet.json").exists()
+    set_mode(quick=True)
+    assert os.environ["CNN_COURSE_QUICK"] == "1" and "CNN_COURSE_RESULTS" not in os.environ
