@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checkpoint import check_settings, check_writable, load_checkpoint, save_checkpoint
+from .checkpoint import check_settings, check_writable, load_checkpoint, model_structure, save_checkpoint
 from .common import eval_mode, main_output, positive_int
 from .live import LivePlot, ProgressBar
 from .runtime import describe_device, is_quick, model_device, note_once, pick_device
@@ -278,7 +278,8 @@ def resume(path: Path, net: nn.Module, opt: torch.optim.Optimizer, scheduler: An
 def run_state(net: nn.Module, opt: torch.optim.Optimizer, scheduler: Any, history: History,
               settings: dict[str, Any], best_weights: dict | None, device: torch.device) -> dict[str, Any]:
     """Everything `resume` needs to continue the run exactly where it stopped."""
-    return {"model_class": type(net).__name__, "model": net.state_dict(), "optimizer": opt.state_dict(),
+    return {"model_class": type(net).__name__, "structure": model_structure(net), "model": net.state_dict(),
+            "optimizer": opt.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler is not None else None, "epoch": history.epochs,
             "history": history.to_dict(), "settings": settings, "best_model": best_weights,
             "rng_cpu": torch.get_rng_state(), "rng_cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []}
