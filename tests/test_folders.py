@@ -377,3 +377,19 @@ def test_predict_names_the_fix_for_a_folder_a_state_dict_and_raw_pixels(tmp_path
         predict(net, mapping, batches.images[:2])
     with pytest.raises(CheckpointError, match="is a folder; a checkpoint is a file in it"):
         predict(tmp_path, mapping, torch.zeros(1, 1, 8, 8), net=net)
+
+
+def test_load_data_moves_a_folders_batches_to_device_and_refuses_root(split_root, tmp_path, monkeypatch):
+    train_iter, _ = load_data(4, resize=8, dataset=split_root, device="cpu")
+    assert train_iter.device == torch.device("cpu") and next(iter(train_iter))[0].device.type == "cpu"
+    assert load_data(4, resize=8, dataset=split_root)[0].device is None  # default: train moves them
+    on_meta, _ = load_folder(split_root, 4, resize=8, device=torch.device("meta"))  # a device that is not the CPU
+    images, labels = next(iter(on_meta))
+    assert images.device.type == labels.device.type == "meta" and images.shape == (4, 3, 8, 8)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="device='cuda' but this machine has no CUDA GPU"):
+        load_data(4, dataset=split_root, device="cuda")
+    with pytest.raises(ValueError, match="root applies to Fashion-MNIST; for an image folder, leave root out"):
+        load_data(4, dataset=split_root, root=tmp_path)
+    with pytest.raises(ValueError, match="val_size applies to Fashion-MNIST; for an image folder, put a val/ folder"):
+        load_data(4, dataset=split_root, val_size=2)
