@@ -2,6 +2,7 @@
 import json
 import math
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -393,3 +394,12 @@ def test_load_data_moves_a_folders_batches_to_device_and_refuses_root(split_root
         load_data(4, dataset=split_root, root=tmp_path)
     with pytest.raises(ValueError, match="val_size applies to Fashion-MNIST; for an image folder, put a val/ folder"):
         load_data(4, dataset=split_root, val_size=2)
+
+
+def test_every_label_is_the_index_of_its_class_folder_in_classes(split_root, single_root):
+    for root in (split_root, single_root):
+        for batches in load_folder(root, 4, resize=8):
+            dataset = batches.dataset
+            assert batches.classes == sorted(batches.classes)  # alphabetical, as ImageFolder numbers them
+            assert dataset.samples and all(Path(path).parent.name == batches.classes[label]
+                                           for path, label in dataset.samples)

@@ -342,3 +342,10 @@ def test_cuda_without_a_gpu_is_refused_everywhere_a_device_is_taken(toy_data, mo
         train(small_net(), *toy_data, 1, 0.1, device="cuda", plot=False)
     with pytest.raises(ValueError, match="device='cuda:0' but this machine has no CUDA GPU"):
         evaluate_accuracy(small_net(), toy_data[1], device="cuda:0")
+
+
+def test_the_best_epoch_is_the_first_of_equal_ones_and_quick_caps_are_two_by_eight():
+    history = History(val_acc=[0.8, 0.9, 0.9, 0.7])
+    assert history.best_epoch == 2 and History().best_epoch == 0
+    assert History.from_dict(history.to_dict()) == history  # what a checkpoint restores
+    assert (train_module.QUICK_MAX_EPOCHS, train_module.QUICK_MAX_BATCHES) == (2, 8)  # as the README states
