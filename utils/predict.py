@@ -75,15 +75,14 @@ def _as_inputs(images: ImageLike | Tensor | Sequence[ImageLike], mapping: dict[s
 
 
 def load_weights(checkpoint: str | os.PathLike, net: nn.Module) -> None:
-    """Load into `net` the weights a checkpoint offers for use: the best epoch's if the run kept them
-    (they are the ones train left in the network), else the last epoch's; print which."""
+    """Load into `net` the weights train left in the network: the best epoch's if the run kept them
+    (then a line says so, since the file also holds the last epoch's), else the last epoch's."""
     state = load_checkpoint(checkpoint, net)
     if state.get("best_model") is not None:
         net.load_state_dict(state["best_model"])
         print(f"Using the weights of epoch {state['history']['best_epoch']} (the best validation epoch) from {checkpoint}")
     else:
         net.load_state_dict(state["model"])
-        print(f"Using the weights of epoch {state['epoch']} (the last one trained) from {checkpoint}")
 
 
 @torch.no_grad()
@@ -96,8 +95,8 @@ def predict(
     `images` are image files or PIL images (preprocessed as `class_mapping` says), or a tensor
     preprocessed like a batch of `load_data`. `net_or_checkpoint` is a trained network or the path of
     a checkpoint written by ``train(..., checkpoint=PATH)``, which holds weights only: then pass their
-    network as `net`; the best epoch's weights are used when the run kept them (``keep_best=True``),
-    else the last epoch's, and a line says which. A file of ``torch.save(net.state_dict())`` is
+    network as `net`; the best epoch's weights are used when the run kept them (``keep_best=True``,
+    and a line says so), else the last epoch's. A file of ``torch.save(net.state_dict())`` is
     refused: load it into the network yourself and pass that. `class_mapping` is the file
     `save_class_mapping` wrote (or its contents); the network must output one score per class in it.
     """
