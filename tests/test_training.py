@@ -332,6 +332,8 @@ def test_one_batch_instead_of_the_batches_is_named(toy_data):
         evaluate_accuracy(small_net(), next(iter(test_iter)))
     with pytest.raises(TypeError, match="val_iter is one batch"):
         train(small_net(), train_iter, next(iter(test_iter)), 1, 0.1, device="cpu", plot=False)
+    with pytest.raises(TypeError, match="train_iter is one batch"):
+        train(small_net(), next(iter(train_iter)), test_iter, 1, 0.1, device="cpu", plot=False)
     images, labels = next(iter(test_iter))
     assert evaluate_accuracy(FixedAnswer(), [(images, labels)]) == (labels == 0).float().mean().item()
 
