@@ -132,7 +132,7 @@ def explain_forward_error(net: nn.Module, images: Tensor, error: RuntimeError) -
             f"pooling shrink them to nothing ({message.splitlines()[0]}). Load the data with a larger "
             "resize, e.g. load_data(batch_size, resize=224) for networks designed for ImageNet.")
     name, layer, got = last_layer_reached(net, images)
-    if isinstance(layer, nn.modules.conv._ConvNd) and got[1] != layer.in_channels:
+    if isinstance(layer, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) and got[1] != layer.in_channels:
         return ValueError(
             f"The network expects {layer.in_channels} channels, the data has {got[1]} (at layer {name}): build "
             f"it with {got[1]} input channel(s), e.g. nn.Conv2d({got[1]}, ...), or load data with "
@@ -152,14 +152,16 @@ def last_layer_reached(net: nn.Module, images: Tensor) -> tuple[str, nn.Module |
     reached: list = [("", None, images.shape)]
 
     def note(name: str) -> Callable:
-        return lambda module, args: reached.append((name, module, args[0].shape)) if args and isinstance(
-            args[0], Tensor) else None
+        def hook(module: nn.Module, args: tuple) -> None:
+            if args and isinstance(args[0], Tensor):
+                reached.append((name, module, args[0].shape))
+        return hook
 
     handles = [m.register_forward_pre_hook(note(n)) for n, m in net.named_modules() if next(m.children(), None) is None]
     try:
         with torch.no_grad(), eval_mode(net):
             net(images.to(model_device(net)))
-    except RuntimeError:
+    except Exception:  # expected: this pass only finds where the failing one stopped
         pass
     finally:
         for handle in handles:
@@ -170,7 +172,10 @@ def last_layer_reached(net: nn.Module, images: Tensor) -> tuple[str, nn.Module |
 def size_for_features(net: nn.Module, channels: int, name: str, in_features: int) -> int | None:
     """The common square image size at which layer `name` gets `in_features` inputs, if any; tried
     on a copy on the meta device, which computes shapes only."""
-    meta = copy.deepcopy(net).to("meta")
+    try:
+        meta = copy.deepcopy(net).to("meta")
+    except Exception:  # a network that cannot be copied: the error names the other fixes
+        return None
     for size in COMMON_SIZES:
         got = last_layer_reached(meta, torch.zeros(1, channels, size, size, device="meta"))
         if got[0] == name and got[2][-1] == in_features:
