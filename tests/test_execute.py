@@ -105,5 +105,9 @@ def test_full_mode_points_the_kernels_at_the_books_results_and_quick_mode_away_f
     set_mode(quick=False)
     assert "CNN_COURSE_QUICK" not in os.environ and os.environ["CNN_COURSE_RESULTS"] == str(BOOK_RESULTS)
     assert BOOK_RESULTS == REPO / "utils" / "book_results" and (BOOK_RESULTS / "lenet.json").exists()
+    monkeypatch.setenv("CNN_COURSE_RESULTS", "/bundle/quick-results")
+    set_mode(quick=True)  # the caller's folder, as tools/gpu_bundle_run.sh sets it; never the book's
+    assert os.environ["CNN_COURSE_QUICK"] == "1" and os.environ["CNN_COURSE_RESULTS"] == "/bundle/quick-results"
+    monkeypatch.delenv("CNN_COURSE_RESULTS")
     set_mode(quick=True)
-    assert os.environ["CNN_COURSE_QUICK"] == "1" and "CNN_COURSE_RESULTS" not in os.environ
+    assert "CNN_COURSE_RESULTS" not in os.environ

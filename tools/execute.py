@@ -146,11 +146,11 @@ def run_all(notebooks: list[Path], jobs: int) -> dict[Path, float | str]:
 
 
 def set_mode(quick: bool) -> None:
-    """Set the environment the kernels inherit: quick mode writes results to a temporary folder; full
-    mode is the one way to refresh the book's results, so it points CNN_COURSE_RESULTS at them."""
+    """Set the environment the kernels inherit. Full mode is the one way to refresh the book's results,
+    so it points CNN_COURSE_RESULTS at them; quick mode leaves it to the caller (unset: a temporary
+    folder; tools/gpu_bundle_run.sh sets one to collect the run's results)."""
     if quick:
         os.environ[QUICK_ENV_VAR] = "1"
-        os.environ.pop(RESULTS_ENV_VAR, None)
     else:
         os.environ.pop(QUICK_ENV_VAR, None)
         os.environ[RESULTS_ENV_VAR] = str(BOOK_RESULTS)
