@@ -327,7 +327,7 @@ def test_predict_serves_a_grayscale_fashion_mnist_model_and_pil_images_and_tenso
         predict(net, path, [42])
 
 
-def toy_checkpoint(tmp_path, monkeypatch, keep_best):
+def toy_checkpoint(tmp_path, monkeypatch, keep_best, make_net=lambda: nn.Sequential(nn.Flatten(), nn.Linear(64, 4))):
     """A 3-epoch run on the toy data whose validation accuracy peaks in epoch 2; its net, mapping and images."""
     import utils.training as training
     from conftest import make_batches
@@ -335,7 +335,7 @@ def toy_checkpoint(tmp_path, monkeypatch, keep_best):
     scripted = iter([0.5, 0.9, 0.7])
     monkeypatch.setattr(training, "evaluate_accuracy", lambda net, data_iter, device=None: next(scripted))
     train_iter, test_iter = make_batches(n=64), make_batches(n=32, shuffle=False)
-    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 4))
+    net = make_net()
     train(net, train_iter, test_iter, 3, 0.5, keep_best=keep_best, checkpoint=tmp_path / "toy.pt", device="cpu",
           plot=False)
     return net, save_class_mapping(train_iter, tmp_path / "toy.pt"), next(iter(test_iter))[0]
@@ -403,3 +403,10 @@ def test_every_label_is_the_index_of_its_class_folder_in_classes(split_root, sin
             assert batches.classes == sorted(batches.classes)  # alphabetical, as ImageFolder numbers them
             assert dataset.samples and all(Path(path).parent.name == batches.classes[label]
                                            for path, label in dataset.samples)
+
+
+def test_predict_from_a_checkpoint_sizes_the_lazy_layers_of_a_fresh_network(tmp_path, monkeypatch):
+    net, mapping, images = toy_checkpoint(tmp_path, monkeypatch, keep_best=False, make_net=lambda: nn.Sequential(
+        nn.Flatten(), nn.LazyLinear(4)))
+    fresh = nn.Sequential(nn.Flatten(), nn.LazyLinear(4))
+    assert predict(tmp_path / "toy.pt", mapping, images, net=fresh) == predict(net, mapping, images)

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple, Union
 import torch
 from PIL import Image
 from torch import Tensor, nn
+from torch.nn.parameter import is_lazy
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from .checkpoint import load_checkpoint
@@ -74,9 +75,12 @@ def _as_inputs(images: ImageLike | Tensor | Sequence[ImageLike], mapping: dict[s
     return [None if isinstance(item, Image.Image) else Path(item) for item in items], batch
 
 
-def load_weights(checkpoint: str | os.PathLike, net: nn.Module) -> None:
+def load_weights(checkpoint: str | os.PathLike, net: nn.Module, mapping: dict[str, Any]) -> None:
     """Load into `net` the weights train left in the network: the best epoch's if the run kept them
     (then a line says so, since the file also holds the last epoch's), else the last epoch's."""
+    if any(is_lazy(p) for p in net.parameters()):  # sized by a first forward pass, as train's check does
+        with torch.no_grad(), eval_mode(net):
+            net(torch.zeros(1, mapping.get("channels", 3), *mapping["image_size"], device=model_device(net)))
     state = load_checkpoint(checkpoint, net)
     if state.get("best_model") is not None:
         net.load_state_dict(state["best_model"])
@@ -105,9 +109,9 @@ def predict(
     elif net is None:
         raise TypeError("A checkpoint holds weights only: pass the network they belong to as well, "
                         "e.g. predict(checkpoint, mapping, files, net=MyNet(num_classes=...)).")
-    else:
-        load_weights(net_or_checkpoint, net)
     mapping = class_mapping if isinstance(class_mapping, dict) else load_class_mapping(class_mapping)
+    if net is not net_or_checkpoint:
+        load_weights(net_or_checkpoint, net, mapping)
     paths, batch = _as_inputs(images, mapping)
     device, predictions = model_device(net), []
     with eval_mode(net):
