@@ -72,7 +72,7 @@ def test_quick_mode_uses_a_small_fixed_subset(monkeypatch, capsys):
     assert torch.equal(train_iter.labels, again.labels)
 
 
-@pytest.mark.parametrize("batch_size", [0, -5, 2.5, "8"])
+@pytest.mark.parametrize("batch_size", [0, -5, 2.5, "8", True])
 def test_bad_batch_size_is_refused(batch_size):
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         load_data(batch_size)
@@ -150,8 +150,10 @@ def test_a_validation_set_is_held_out_of_the_training_images():
     def prints(images):
         return sorted((images.reshape(len(images), -1).double() @ fingerprint).tolist())
 
-    full, _ = load_data(500, device="cpu")
+    full, full_test = load_data(500, device="cpu")
     assert prints(torch.cat([train_iter.images, val_iter.images])) == prints(full.images)
+    # The test set is untouched by val_size: the same images, in the same order.
+    assert torch.equal(test_iter.images, full_test.images) and torch.equal(test_iter.labels, full_test.labels)
     again = load_data(500, val_size=5000, train_size=1000, device="cpu")
     assert torch.equal(again[1].images, val_iter.images)  # the same images every time, whatever train_size
     assert again[0].num_examples == 1000
@@ -197,3 +199,23 @@ def test_a_truncated_debian_file_names_the_file_and_leaves_no_half_output(tmp_pa
     assert not (raw / "t10k-images-idx3-ubyte").exists() and not list(raw.glob("*.partial"))
     monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", fake_debian_copy(tmp_path / "fixed"))
     assert fashion_mnist.prepare_fashion_mnist(tmp_path / "root", download=False) == raw  # repaired, it works
+
+
+def test_the_class_names_are_in_the_order_of_the_label_numbers():
+    assert FASHION_MNIST_CLASSES == ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+def test_quick_mode_subsets_are_fixed_sized_and_keep_validation_apart(monkeypatch):
+    monkeypatch.setenv("CNN_COURSE_QUICK", "1")
+    first, again = load_data(64, val_size=1000, device="cpu"), load_data(64, val_size=1000, device="cpu")
+    assert [batches.num_examples for batches in first] == [2048, 512, 512]  # the sizes the README states
+    assert all(torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels) for a, b in zip(first, again))
+    fingerprint = torch.randn(28 * 28, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    train_prints, val_prints = ({round(v, 6) for v in (b.images.reshape(len(b.images), -1).double() @ fingerprint).tolist()}
+                                for b in first[:2])
+    assert not train_prints & val_prints  # no validation image is trained on
+    monkeypatch.delenv("CNN_COURSE_QUICK")
+    full, _ = load_data(64, train_size=64, device="cpu")
+    # Normalized with the statistics of all training images, as in full mode.
+    assert torch.equal(first[0].mean, full.mean) and torch.equal(first[0].std, full.std)

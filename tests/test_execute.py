@@ -116,3 +116,19 @@ def test_kernels_import_the_utils_of_the_clone_they_were_started_from(tmp_path):
                             capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert Path(seen.read_text()).resolve() == (other / "utils" / "__init__.py").resolve()
+
+
+def test_full_mode_points_the_kernels_at_the_books_results_and_quick_mode_away_from_them(monkeypatch):
+    from tools.execute import BOOK_RESULTS, set_mode
+
+    monkeypatch.setenv("CNN_COURSE_QUICK", "1")
+    monkeypatch.setenv("CNN_COURSE_RESULTS", "/somewhere/else")
+    set_mode(quick=False)
+    assert "CNN_COURSE_QUICK" not in os.environ and os.environ["CNN_COURSE_RESULTS"] == str(BOOK_RESULTS)
+    assert BOOK_RESULTS == REPO / "utils" / "book_results" and (BOOK_RESULTS / "lenet.json").exists()
+    monkeypatch.setenv("CNN_COURSE_RESULTS", "/bundle/quick-results")
+    set_mode(quick=True)  # the caller's folder, as tools/gpu_bundle_run.sh sets it; never the book's
+    assert os.environ["CNN_COURSE_QUICK"] == "1" and os.environ["CNN_COURSE_RESULTS"] == "/bundle/quick-results"
+    monkeypatch.delenv("CNN_COURSE_RESULTS")
+    set_mode(quick=True)
+    assert "CNN_COURSE_RESULTS" not in os.environ

@@ -2,6 +2,7 @@
 import json
 import math
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -347,3 +348,88 @@ def test_predict_serves_a_grayscale_fashion_mnist_model_and_pil_images_and_tenso
     assert by_file.path == tmp_path / "item.png"
     with pytest.raises(TypeError, match="image files, PIL images or a preprocessed tensor"):
         predict(net, path, [42])
+
+
+def toy_checkpoint(tmp_path, monkeypatch, keep_best, make_net=lambda: nn.Sequential(nn.Flatten(), nn.Linear(64, 4))):
+    """A 3-epoch run on the toy data whose validation accuracy peaks in epoch 2; its net, mapping and images."""
+    import utils.training as training
+    from conftest import make_batches
+
+    scripted = iter([0.5, 0.9, 0.7])
+    monkeypatch.setattr(training, "evaluate_accuracy", lambda net, data_iter, device=None: next(scripted))
+    train_iter, test_iter = make_batches(n=64), make_batches(n=32, shuffle=False)
+    net = make_net()
+    train(net, train_iter, test_iter, 3, 0.5, keep_best=keep_best, checkpoint=tmp_path / "toy.pt", device="cpu",
+          plot=False)
+    return net, save_class_mapping(train_iter, tmp_path / "toy.pt"), next(iter(test_iter))[0]
+
+
+@pytest.mark.parametrize("keep_best, message", [(True, "epoch 2 (the best validation epoch)"), (False, None)])
+def test_predict_from_a_checkpoint_uses_the_weights_train_left_in_the_network(tmp_path, monkeypatch, capsys,
+                                                                             keep_best, message):
+    net, mapping, images = toy_checkpoint(tmp_path, monkeypatch, keep_best)
+    capsys.readouterr()
+    fresh = nn.Sequential(nn.Flatten(), nn.Linear(64, 4))
+    assert predict(tmp_path / "toy.pt", mapping, images, net=fresh) == predict(net, mapping, images)
+    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), net.state_dict().values()))
+    # The last epoch's weights, as without a checkpoint, need no line (chapter 4's stored output has none).
+    assert capsys.readouterr().out == (f"Using the weights of {message} from {tmp_path / 'toy.pt'}\n" if message else "")
+
+
+def test_predict_refuses_a_network_with_another_number_of_classes(tmp_path):
+    from conftest import make_batches
+
+    mapping = save_class_mapping(make_batches(n=8), tmp_path / "toy.pt")  # 4 classes
+    with pytest.raises(ValueError, match="outputs 6 scores per image but the class mapping has 4 classes"):
+        predict(nn.Sequential(nn.Flatten(), nn.Linear(64, 6)), mapping, torch.zeros(2, 1, 8, 8))
+
+
+def test_predict_names_the_fix_for_a_folder_a_state_dict_and_raw_pixels(tmp_path):
+    from conftest import make_batches
+
+    from utils import CheckpointError
+
+    batches = make_batches(n=8)
+    mapping = save_class_mapping(batches, tmp_path / "toy.pt")
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 4))
+    with pytest.raises(ValueError, match=r"is a folder; pass its image files, e.g. sorted\(Path\(.*\).glob\('\*.jpg'\)\)"):
+        predict(net, mapping, tmp_path)
+    torch.save(net.state_dict(), tmp_path / "weights.pt")
+    with pytest.raises(CheckpointError, match=r"holds a state_dict.*net.load_state_dict\(torch.load\(.*and pass that net"):
+        predict(tmp_path / "weights.pt", mapping, torch.zeros(1, 1, 8, 8), net=net)
+    with pytest.raises(TypeError, match="torch.uint8 tensor of raw pixels; pass a preprocessed float batch"):
+        predict(net, mapping, batches.images[:2])
+    with pytest.raises(CheckpointError, match="is a folder; a checkpoint is a file in it"):
+        predict(tmp_path, mapping, torch.zeros(1, 1, 8, 8), net=net)
+
+
+def test_load_data_moves_a_folders_batches_to_device_and_refuses_root(split_root, tmp_path, monkeypatch):
+    train_iter, _ = load_data(4, resize=8, dataset=split_root, device="cpu")
+    assert train_iter.device == torch.device("cpu") and next(iter(train_iter))[0].device.type == "cpu"
+    assert load_data(4, resize=8, dataset=split_root)[0].device is None  # default: train moves them
+    on_meta, _ = load_folder(split_root, 4, resize=8, device=torch.device("meta"))  # a device that is not the CPU
+    images, labels = next(iter(on_meta))
+    assert images.device.type == labels.device.type == "meta" and images.shape == (4, 3, 8, 8)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="device='cuda' but this machine has no CUDA GPU"):
+        load_data(4, dataset=split_root, device="cuda")
+    with pytest.raises(ValueError, match="root applies to Fashion-MNIST; for an image folder, leave root out"):
+        load_data(4, dataset=split_root, root=tmp_path)
+    with pytest.raises(ValueError, match="val_size applies to Fashion-MNIST; for an image folder, put a val/ folder"):
+        load_data(4, dataset=split_root, val_size=2)
+
+
+def test_every_label_is_the_index_of_its_class_folder_in_classes(split_root, single_root):
+    for root in (split_root, single_root):
+        for batches in load_folder(root, 4, resize=8):
+            dataset = batches.dataset
+            assert batches.classes == sorted(batches.classes)  # alphabetical, as ImageFolder numbers them
+            assert dataset.samples and all(Path(path).parent.name == batches.classes[label]
+                                           for path, label in dataset.samples)
+
+
+def test_predict_from_a_checkpoint_sizes_the_lazy_layers_of_a_fresh_network(tmp_path, monkeypatch):
+    net, mapping, images = toy_checkpoint(tmp_path, monkeypatch, keep_best=False, make_net=lambda: nn.Sequential(
+        nn.Flatten(), nn.LazyLinear(4)))
+    fresh = nn.Sequential(nn.Flatten(), nn.LazyLinear(4))
+    assert predict(tmp_path / "toy.pt", mapping, images, net=fresh) == predict(net, mapping, images)

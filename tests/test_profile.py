@@ -1,4 +1,5 @@
 """count_macs and activation_bytes: answers worked out by hand for small layers."""
+import pytest
 import torch
 from torch import nn
 
@@ -49,3 +50,14 @@ def test_half_precision_outputs_take_two_bytes():
     layer = nn.Linear(8, 4)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert activation_bytes(layer, (8,)) == 4 * 2
+
+
+def test_image_sizes_without_channels_or_with_a_batch_axis_are_named_or_read_right():
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Flatten(), nn.Linear(8 * 10 * 10, 2))
+    expected = count_macs(net, (3, 10, 10))
+    assert count_macs(net, (1, 3, 10, 10)) == expected  # a batch of one: unambiguous
+    assert activation_bytes(net, [1, 3, 10, 10]) == activation_bytes(net, (3, 10, 10))
+    with pytest.raises(ValueError, match=r"pass \(channels, height, width\), e.g. \(3, 10, 10\); got \(10, 10\)"):
+        count_macs(net, (10, 10))
+    with pytest.raises(ValueError, match=r"without the batch axis.*got \(2, 3, 10, 10\)"):
+        count_macs(net, (2, 3, 10, 10))

@@ -51,3 +51,23 @@ def test_a_results_file_from_an_older_version_is_skipped_with_a_warning(tmp_path
     with pytest.warns(UserWarning, match=r"old_net.json .*older version .*no costs, test_acc.*Run its chapter again"):
         runs = load_results()
     assert "old_net" not in runs
+
+
+def test_a_students_runs_never_write_into_the_books_results(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert (results.BOOK_RESULTS.parents[1] / "_toc.yml").exists()  # run inside a clone of the course
+    book_lenet = (results.BOOK_RESULTS / "lenet.json").read_bytes()
+    assert results_dir() == tmp_path / "cnn-course-results"
+    path = save_results("lenet", history(), nn.Sequential(nn.Flatten(), nn.Linear(64, 4)), test_acc=0.5)
+    assert path == tmp_path / "cnn-course-results" / "lenet.json"
+    assert (results.BOOK_RESULTS / "lenet.json").read_bytes() == book_lenet
+    assert load_results()["lenet (yours)"]["test_acc"] == 0.5
+
+
+def test_a_damaged_results_file_is_skipped_with_a_warning_and_the_others_still_load(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNN_COURSE_RESULTS", str(tmp_path))
+    save_results("my_net", history(), nn.Sequential(nn.Flatten(), nn.Linear(64, 4)), test_acc=0.5)
+    (tmp_path / "cut_short.json").write_text('{"name": "cut_sh')
+    with pytest.warns(UserWarning, match=r"Skipped .*cut_short.json: it is not a valid results file.*Delete it, or run"):
+        runs = load_results()
+    assert "my_net" in runs and "cut_short" not in runs and "lenet" in runs

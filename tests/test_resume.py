@@ -191,3 +191,29 @@ def test_keep_best_survives_a_resume(data, tmp_path, monkeypatch):
     net, history = run(data, 3, path, keep_best=True)
     assert history.val_acc == [0.5, 0.9, 0.7] and history.best_epoch == 2
     assert all(torch.equal(saved[1][k], v) for k, v in net.state_dict().items())
+
+
+def test_an_edit_that_keeps_every_shape_is_a_different_model(data, tmp_path):
+    path = tmp_path / "run.pt"
+    run(data, 1, path)
+    before = path.read_bytes()
+    edited = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.Sigmoid(), nn.Dropout(0.3), nn.Linear(32, 4))
+    with pytest.raises(CheckpointError, match=r"first difference: '2: ReLU' in the checkpoint, '2: Sigmoid' now\)"
+                                              r".*new checkpoint= path for this model, or delete the old file"):
+        train(edited, *data, 1, 0.05, device="cpu", checkpoint=path, plot=False)
+    assert path.read_bytes() == before
+
+
+def test_a_checkpoint_without_a_structure_record_is_refused(data, tmp_path):
+    path = tmp_path / "run.pt"
+    run(data, 1, path)
+    state = torch.load(path, weights_only=True)
+    del state["structure"]  # as an older version wrote it
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match="records no model structure.*new checkpoint= path"):
+        run(data, 2, path)
+
+
+def test_a_folder_as_checkpoint_asks_for_a_file_path(data, tmp_path):
+    with pytest.raises(CheckpointError, match=r"is a folder; a checkpoint is a file in it.*model.pt"):
+        run(data, 1, tmp_path)

@@ -5,8 +5,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-from utils import is_quick
+from utils import is_quick, set_seed
+from utils.runtime import pick_device
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -38,3 +40,33 @@ def test_the_command_prepares_the_data_offline(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "none")
     assert command.main(["--root", str(tmp_path), "--no-download"]) == 1
     assert "downloading was not allowed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", ["0", None, 2**40, -1, 0.5, True])
+def test_a_seed_that_is_not_an_int_in_range_is_refused(seed):
+    with pytest.raises(ValueError, match=r"seed must be an int from 0 to 2\*\*32 - 1, e.g. set_seed\(0\)"):
+        set_seed(seed)
+
+
+def test_seeds_at_both_ends_of_the_range_repeat_a_draw():
+    for seed in (0, 2**32 - 1):
+        set_seed(seed)
+        first = torch.rand(3)
+        set_seed(seed)
+        assert torch.equal(first, torch.rand(3))
+
+
+@pytest.mark.parametrize("device, gpus, message", [
+    ("gpu", 1, "is not a device"),
+    ("cuda", 0, "no CUDA GPU"),
+    ("cuda:1", 1, "has 1 GPU"),
+    ("mps", 0, "CPUs and CUDA GPUs"),
+])
+def test_one_device_parser_lists_the_valid_forms(monkeypatch, device, gpus, message):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    with pytest.raises(ValueError, match=message):
+        pick_device(device)
+    assert pick_device("cpu") == pick_device(torch.device("cpu")) == torch.device("cpu")
+    if gpus:
+        assert pick_device("cuda") == torch.device("cuda") and pick_device("cuda:0") == torch.device("cuda:0")

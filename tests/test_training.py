@@ -343,3 +343,57 @@ def test_mixed_precision_picks_float16_with_a_scaler_below_capability_8(monkeypa
     use_amp, chosen, _ = train_module.mixed_precision_setup(True, torch.device("cuda"))
     assert use_amp and chosen == dtype and scalers == [scaled]
     assert train_module.mixed_precision_setup(True, torch.device("cpu"))[:2] == (False, torch.float32)
+
+
+# --- mistakes that get an error naming the fix ------------------------------------------------------
+
+@pytest.mark.parametrize("net, message", [
+    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(4)),
+     r"expects 3 channels, the data has 1.*nn.Conv2d\(1, \.\.\.\)"),
+    (nn.Sequential(nn.Flatten(), nn.Linear(64, 5)), "outputs 5 scores per image but the data has 4 classes"),
+    (nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 26 * 26, 4)),
+     r"nn.Linear\(2704, \.\.\.\) but gets 144 features from 8x8 images \(it was built for 28x28 images\)\. "
+     r"Load the data with resize=28, or make it nn.Linear\(144, \.\.\.\), or nn.LazyLinear"),
+    (nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(100, 4)), r"gets 144 features.*Make it nn.Linear\(144"),
+])
+def test_a_network_that_does_not_fit_the_data_names_the_fix(toy_data, net, message):
+    with pytest.raises(ValueError, match=message):
+        train(net, *toy_data, 1, 0.1, device="cpu", plot=False)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"num_epochs": True}, ValueError, "num_epochs must be a positive int, got True"),
+    ({"lr": "0.1"}, TypeError, r"lr must be a positive number, got '0.1'. Write lr=0.1, without quotes"),
+    ({"device": "gpu"}, ValueError, r"device='gpu' is not a device. Use \"cpu\", \"cuda\", \"cuda:0\" or None"),
+])
+def test_arguments_of_the_wrong_type_name_the_fix(toy_data, kwargs, error, message):
+    arguments = {"num_epochs": 1, "lr": 0.1, "device": "cpu", **kwargs}
+    with pytest.raises(error, match=message):
+        train(small_net(), *toy_data, arguments.pop("num_epochs"), arguments.pop("lr"), plot=False, **arguments)
+
+
+def test_one_batch_instead_of_the_batches_is_named(toy_data):
+    train_iter, test_iter = toy_data
+    with pytest.raises(TypeError, match=r"data_iter is one batch \(images, labels\); pass an iterable of batches"):
+        evaluate_accuracy(small_net(), next(iter(test_iter)))
+    with pytest.raises(TypeError, match="val_iter is one batch"):
+        train(small_net(), train_iter, next(iter(test_iter)), 1, 0.1, device="cpu", plot=False)
+    with pytest.raises(TypeError, match="train_iter is one batch"):
+        train(small_net(), next(iter(train_iter)), test_iter, 1, 0.1, device="cpu", plot=False)
+    images, labels = next(iter(test_iter))
+    assert evaluate_accuracy(FixedAnswer(), [(images, labels)]) == (labels == 0).float().mean().item()
+
+
+def test_cuda_without_a_gpu_is_refused_everywhere_a_device_is_taken(toy_data, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="device='cuda' but this machine has no CUDA GPU. Use device=\"cpu\""):
+        train(small_net(), *toy_data, 1, 0.1, device="cuda", plot=False)
+    with pytest.raises(ValueError, match="device='cuda:0' but this machine has no CUDA GPU"):
+        evaluate_accuracy(small_net(), toy_data[1], device="cuda:0")
+
+
+def test_the_best_epoch_is_the_first_of_equal_ones_and_quick_caps_are_two_by_eight():
+    history = History(val_acc=[0.8, 0.9, 0.9, 0.7])
+    assert history.best_epoch == 2 and History().best_epoch == 0
+    assert History.from_dict(history.to_dict()) == history  # what a checkpoint restores
+    assert (train_module.QUICK_MAX_EPOCHS, train_module.QUICK_MAX_BATCHES) == (2, 8)  # as the README states

@@ -26,8 +26,10 @@ from pathlib import Path
 from tools.working_tree import with_working_tree
 
 REPO = Path(__file__).resolve().parents[1]
-EXECUTIONS_PATH = REPO / "utils" / "book_results" / "executions.json"
+BOOK_RESULTS = REPO / "utils" / "book_results"
+EXECUTIONS_PATH = BOOK_RESULTS / "executions.json"
 QUICK_ENV_VAR = "CNN_COURSE_QUICK"  # as in utils.runtime; read here without importing torch
+RESULTS_ENV_VAR = "CNN_COURSE_RESULTS"  # as in utils.results: the one switch that writes the book's results
 GPU_GIB_PER_CHAPTER = 12  # measured: chapters 1-5 side by side on one H100 held at most 11 GB in all
 
 
@@ -87,7 +89,7 @@ def record_execution(chapter: str, seconds: float, device: str, path: Path = EXE
 
 def main_run_accuracy(chapter: str, since: float) -> str:
     """Test accuracy of the chapter's main run (results file named after it, e.g. 01_lenet -> lenet),
-    if this execution wrote one; else "-"."""
+    if this execution wrote one; else "-". Read where the kernels wrote it: see `set_mode`."""
     from utils import results_dir
 
     path = results_dir() / f"{chapter.split('_', 1)[-1]}.json"
@@ -145,12 +147,20 @@ def run_all(notebooks: list[Path], jobs: int) -> dict[Path, float | str]:
     return seconds
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.quick:
+def set_mode(quick: bool) -> None:
+    """Set the environment the kernels inherit. Full mode is the one way to refresh the book's results,
+    so it points CNN_COURSE_RESULTS at them; quick mode leaves it to the caller (unset: a temporary
+    folder; tools/gpu_bundle_run.sh sets one to collect the run's results)."""
+    if quick:
         os.environ[QUICK_ENV_VAR] = "1"
     else:
-        os.environ.pop(QUICK_ENV_VAR, None)  # the kernels inherit this environment: full mode
+        os.environ.pop(QUICK_ENV_VAR, None)
+        os.environ[RESULTS_ENV_VAR] = str(BOOK_RESULTS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    set_mode(args.quick)
     # A forced backend (MPLBACKEND=Agg) keeps the kernel's inline backend from loading: no figures stored.
     os.environ.pop("MPLBACKEND", None)
     # Idle OpenMP threads sleep instead of spinning: spinning threads of several processes

@@ -72,7 +72,7 @@ for notebook in "${notebooks[@]}"; do
   cp "$notebook" "${notebook%.ipynb}.md" "$out/chapters/"
 done
 results=$("$python" -c "import utils; print(utils.results_dir())" 2>/dev/null | tail -n 1)
-# Full runs write into the repository's results folder; quick runs into a temporary one.
+# Full runs write into utils/book_results (tools.execute sets CNN_COURSE_RESULTS to it); quick runs into $results.
 for folder in "$results" utils/book_results; do
   [ -d "$folder" ] && cp "$folder"/*.json "$out/book_results/" 2>/dev/null || true
 done

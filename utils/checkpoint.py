@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,15 @@ class CheckpointError(RuntimeError):
     """A checkpoint file cannot be used to resume this training run."""
 
 
+def refuse_folder(path: str | os.PathLike) -> None:
+    if Path(path).is_dir():
+        raise CheckpointError(f"checkpoint={str(path)!r} is a folder; a checkpoint is a file in it: pass a file "
+                              f"path such as {Path(path) / 'model.pt'}.")
+
+
 def check_writable(path: str | os.PathLike) -> None:
     """Fail now, before any training, if a checkpoint can never be written to `path`."""
+    refuse_folder(path)
     probe = Path(path).with_name(Path(path).name + ".partial")
     try:
         probe.parent.mkdir(parents=True, exist_ok=True)
@@ -29,6 +37,13 @@ def check_writable(path: str | os.PathLike) -> None:
         ) from None
 
 
+def model_structure(net: nn.Module) -> list[str]:
+    """Each module's name and class, then each weight's name and shape, in order: what a checkpoint
+    must match. Shapes alone would let an edit that keeps them (nn.Sigmoid -> nn.ReLU) resume the old run."""
+    return ([f"{name or '(model)'}: {type(module).__name__}" for name, module in net.named_modules()]
+            + [f"{name}: {tuple(tensor.shape)}" for name, tensor in net.state_dict().items()])
+
+
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
     """Write `state` atomically: a crash mid-write leaves the previous checkpoint intact."""
     atomic_write(path, lambda file: torch.save(state, file))
@@ -36,6 +51,7 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
 
 def load_checkpoint(path: str | os.PathLike, net: nn.Module) -> dict[str, Any]:
     """Read a checkpoint written by `train` and check that it belongs to `net`; the file is never changed."""
+    refuse_folder(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
@@ -44,17 +60,21 @@ def load_checkpoint(path: str | os.PathLike, net: nn.Module) -> dict[str, Any]:
             f"Checkpoint {path} cannot be read ({type(error).__name__}: {first_line}). It was left untouched. "
             "Delete it (or pass another checkpoint= path) to start training from scratch."
         ) from None
+    if isinstance(state, dict) and state and all(isinstance(t, torch.Tensor) for t in state.values()):
+        raise CheckpointError(
+            f"{path} holds a state_dict (torch.save(net.state_dict(), ...)), not a checkpoint written by "
+            f"utils.train. Load it with net.load_state_dict(torch.load({str(path)!r})) and pass that net instead.")
     if not isinstance(state, dict) or not {"model", "optimizer", "epoch", "history"} <= state.keys():
         raise CheckpointError(f"{path} is not a checkpoint written by utils.train. It was left untouched; pass another path.")
-    ours = {name: tuple(t.shape) for name, t in net.state_dict().items()}
-    theirs = {name: tuple(t.shape) for name, t in state["model"].items()}
+    fix = "It was left untouched. Pass a new checkpoint= path for this model, or delete the old file."
+    if "structure" not in state:
+        raise CheckpointError(f"Checkpoint {path} records no model structure (an older version wrote it), so it "
+                              f"cannot be checked against this network. {fix}")
+    ours, theirs = model_structure(net), state["structure"]
     if ours != theirs:
-        differing = sorted(set(ours) ^ set(theirs)) or [n for n in ours if ours[n] != theirs[n]]
-        raise CheckpointError(
-            f"Checkpoint {path} was saved from a different model ({state.get('model_class', 'unknown')}; "
-            f"first differences: {', '.join(differing[:3])}). It was left untouched. "
-            "Pass a new checkpoint= path for this model, or delete the old file."
-        )
+        saved, now = next(pair for pair in zip_longest(theirs, ours, fillvalue="nothing") if pair[0] != pair[1])
+        raise CheckpointError(f"Checkpoint {path} was saved from a different model ({state.get('model_class', 'unknown')}; "
+                              f"first difference: {saved!r} in the checkpoint, {now!r} now). {fix}")
     return state
 
 

@@ -19,7 +19,7 @@ def positive_int(value: object, name: str) -> int:
     except TypeError:
         hint = f" Write {name}={int(value)}." if isinstance(value, float) and value.is_integer() else ""
         raise ValueError(f"{name} must be a positive int, got {value!r}.{hint}") from None
-    if number <= 0:
+    if isinstance(value, bool) or number <= 0:  # True is an int to Python, but never a count meant as 1
         raise ValueError(f"{name} must be a positive int, got {value!r}.")
     return number
 

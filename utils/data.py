@@ -27,6 +27,11 @@ FASHION_MNIST_CLASSES = (
 )
 DATASETS = ("fashion-mnist",)
 QUICK_TRAIN_SIZE, QUICK_TEST_SIZE = 2048, 512
+# What to do instead of the load_data arguments that an image folder cannot honour.
+FOLDER_FIXES = {
+    "val_size": "put a val/ folder next to train/ and test/ and load it as a dataset of its own",
+    "root": "leave root out: the folder's own path (dataset=) says where the images are",
+}
 SPLIT_SEED = 0  # the held-out validation images and the subsets are the same in every run
 
 
@@ -111,7 +116,8 @@ def load_data(
     N training images held out (the same in every run) to choose settings, so that the test set is
     looked at once. `train_size` keeps a fixed subset of the rest (for slow machines); CNN_COURSE_QUICK=1
     uses small fixed subsets. The data sits on `device` (default: the GPU if there is one). `dataset`
-    may also be the path of your own image folder: see `utils.folders.load_folder`.
+    may also be the path of your own image folder: see `utils.folders.load_folder` (its batches move
+    to `device` when one is given; val_size and root are Fashion-MNIST's only, and refused).
     """
     batch_size, size = positive_int(batch_size, "batch_size"), image_size(resize)
     val_size = None if val_size is None else positive_int(val_size, "val_size")
@@ -122,10 +128,12 @@ def load_data(
             raise ValueError(
                 f"Unknown dataset {str(dataset)!r}. Valid names: {', '.join(DATASETS)}; or the path of an image "
                 f"folder with one sub-folder per class (there is no folder {Path(dataset).expanduser().absolute()}).")
-        if val_size is not None:
-            raise ValueError("val_size applies to Fashion-MNIST; for an image folder, put a val/ folder next to "
-                             "train/ and test/ and load it as a dataset of its own.")
-        return load_folder(dataset, batch_size, resize, train_size=train_size)
+        refused = [name for name, value in (("val_size", val_size), ("root", root)) if value is not None]
+        if refused:  # silently ignored, they would leave the data other than asked
+            raise ValueError(" ".join(f"{name} applies to Fashion-MNIST; for an image folder, {FOLDER_FIXES[name]}."
+                                      for name in refused))
+        return load_folder(dataset, batch_size, resize, train_size=train_size,
+                           device=None if device is None else pick_device(device))
     device = pick_device(device)
     raw = prepare_fashion_mnist(root)
     (train_x, train_y), (test_x, test_y) = read_split(raw, True), read_split(raw, False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import random
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,7 @@ class FolderBatches(DataLoader):
 
     def __init__(self, dataset: Any, classes: Sequence[str], image_size: tuple[int, int],
                  mean: Sequence[float], std: Sequence[float], split: str, **loader_args: Any) -> None:
+        self.device = loader_args.pop("device", None)  # where __iter__ moves each batch; None: left on the CPU
         super().__init__(dataset, **loader_args)
         self.split, self.classes = split, list(classes)
         self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
@@ -119,6 +120,12 @@ class FolderBatches(DataLoader):
     @property
     def num_examples(self) -> int:
         return len(self.dataset)
+
+    def __iter__(self) -> Iterator:
+        batches = super().__iter__()
+        if self.device is None:
+            return batches
+        return ((images.to(self.device), labels.to(self.device)) for images, labels in batches)
 
     def __repr__(self) -> str:
         return (f"FolderBatches({self.split}: {self.num_examples} images of {len(self.classes)} classes, "
@@ -149,13 +156,15 @@ def load_folder(
     root: str | os.PathLike, batch_size: int, resize: int | Sequence[int] | None = None, *,
     test_fraction: float = 0.2, seed: int = 0, train_size: int | None = None, mean: Sequence[float] = IMAGENET_MEAN,
     std: Sequence[float] = IMAGENET_STD, crop_scale: tuple[float, float] = (0.25, 1.0), num_workers: int | None = None,
+    device: torch.device | None = None,
 ) -> tuple[FolderBatches, FolderBatches]:
     """Train and test mini-batches from an image folder (layouts: see the module docstring).
 
     Images are read as RGB. Training images get a random resized crop (covering `crop_scale` of the
     image) and a horizontal flip, test images a resize and centre crop; both end `resize` pixels square
     (default 224), normalized with `mean` and `std` (ImageNet's by default). Without train/ and test/
-    folders, `test_fraction` of each class goes to the test set.
+    folders, `test_fraction` of each class goes to the test set. With a `device`, each batch is moved
+    there; else batches stay on the CPU and `train` moves them.
     """
     batch_size = positive_int(batch_size, "batch_size")
     root, size = Path(root).expanduser(), image_size(DEFAULT_SIZE if resize is None else resize)
@@ -184,7 +193,7 @@ def load_folder(
     if num_workers is None:  # decoding images in parallel pays off when a GPU waits for them
         num_workers = min(4, os.cpu_count() or 1) if torch.cuda.is_available() else 0
     loader_args = dict(batch_size=batch_size, num_workers=num_workers, pin_memory=torch.cuda.is_available(),
-                       persistent_workers=num_workers > 0)
+                       persistent_workers=num_workers > 0, device=device)
     classes = sorted(train_images)
     return (FolderBatches(train_set, classes, size, mean, std, "train", shuffle=True, **loader_args),
             FolderBatches(test_set, classes, size, mean, std, "test", shuffle=False, **loader_args))

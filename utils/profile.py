@@ -12,12 +12,23 @@ from .runtime import model_device
 
 
 def _one_example(net: nn.Module, input_size: Sequence[int]) -> Tensor:
-    """A float32 batch of one, on the device of `net` (the meta device works too: no memory used)."""
-    return torch.zeros(1, *input_size, device=model_device(net))
+    """A float32 batch of one, on the device of `net` (the meta device works too: no memory used).
+    `input_size` has no batch axis; (1, C, H, W) is taken as (C, H, W). For a network of 2-d
+    convolutions anything but (C, H, W) is refused: (H, W) would be read as (C, H) of a wrong image."""
+    size = tuple(input_size)
+    if len(size) == 4 and size[0] == 1:
+        size = size[1:]
+    conv = next((m for m in net.modules() if isinstance(m, nn.Conv2d)), None)
+    if conv is not None and len(size) != 3:
+        example = (conv.in_channels or "channels", *size[-2:]) if len(size) >= 2 else "(1, 28, 28)"
+        raise ValueError(f"input_size is the shape of one image, without the batch axis: pass (channels, height, "
+                         f"width), e.g. {example}; got {tuple(input_size)}.")
+    return torch.zeros(1, *size, device=model_device(net))
 
 
 def count_macs(net: nn.Module, input_size: Sequence[int]) -> int:
-    """Multiply-accumulates of one forward pass on one example of shape `input_size` (no batch axis):
+    """Multiply-accumulates of one forward pass on one example of shape `input_size` (no batch axis,
+    e.g. (1, 28, 28); see `_one_example`):
     convolutions and matrix products only, as torch's FlopCounterMode counts them (a MAC is two flops)."""
     # Eval mode: a forward pass in training mode would update batch-norm running statistics.
     with eval_mode(net), torch.no_grad(), FlopCounterMode(display=False) as counter:

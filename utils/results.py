@@ -1,7 +1,7 @@
 """Results files: each chapter saves its runs so that the comparison chapter can read them.
 
 The book's own full runs ship with the package in utils/book_results/, so the comparison
-chapter works anywhere (Colab included); your runs go to results_dir().
+chapter works anywhere (Colab included); your runs go to results_dir(), never there.
 """
 from __future__ import annotations
 
@@ -29,14 +29,14 @@ EXECUTIONS_FILE = "executions.json"  # tools/execute.py's wall times, not a run 
 
 def results_dir() -> Path:
     """Where save_results writes: $CNN_COURSE_RESULTS; else a temporary folder in quick mode (tests
-    never overwrite real results); else the book's results in a clone of the course repository
-    (`make execute` refreshes them); else ./cnn-course-results."""
+    never overwrite real results); else ./cnn-course-results. Only the switch writes into the book's
+    results (utils/book_results/, which `make execute` sets it to): a student's runs in a clone of
+    the course repository never overwrite them."""
     if os.environ.get(RESULTS_ENV_VAR):
         return Path(os.environ[RESULTS_ENV_VAR])
     if is_quick():
         return Path(tempfile.gettempdir()) / "cnn-course-quick-results"
-    in_repository = (BOOK_RESULTS.parents[1] / "_toc.yml").exists()
-    return BOOK_RESULTS if in_repository else Path.cwd() / "cnn-course-results"
+    return Path.cwd() / "cnn-course-results"
 
 
 def save_results(name: str, history: History, net: nn.Module, *, test_acc: float, **settings: Any) -> Path:
@@ -59,8 +59,13 @@ def _read_runs(folder: Path, source: str) -> dict[str, dict[str, Any]]:
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         if path.name == EXECUTIONS_FILE:
             continue
-        record = json.loads(path.read_text())
-        missing = [key for key in RECORD_KEYS if key not in record]
+        try:
+            record = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError) as error:  # cut short or edited by hand: the other runs still count
+            warnings.warn(f"Skipped {path}: it is not a valid results file ({error}). Delete it, or run its "
+                          "chapter again to write it anew.", stacklevel=3)
+            continue
+        missing = [key for key in RECORD_KEYS if key not in record] if isinstance(record, dict) else list(RECORD_KEYS)
         if missing:  # an older course version's file: skipped, never read as zeros
             warnings.warn(f"Skipped {path.name} in {folder.name}/: it was saved by an older version of the "
                           f"course (no {', '.join(missing)}). Run its chapter again to replace it.", stacklevel=3)

@@ -1,6 +1,7 @@
 """Where code runs: device choice, reproducibility and the quick (test) mode."""
 from __future__ import annotations
 
+import operator
 import os
 import random
 
@@ -43,9 +44,28 @@ def try_gpu(index: int = 0) -> torch.device:
     return torch.device("cpu")
 
 
+DEVICE_FORMS = "\"cpu\", \"cuda\", \"cuda:0\" or None (the GPU if there is one, else the CPU)"
+
+
 def pick_device(device: torch.device | str | None) -> torch.device:
-    """The device a call runs on: `device` if given, else the GPU when there is one."""
-    return torch.device(device) if device is not None else try_gpu()
+    """The device a call runs on: `device` if given, else the GPU when there is one. Every function
+    that takes a device reads it here, so that "gpu", or "cuda" on a machine without one, gets an
+    error that lists the valid forms instead of a failure deep inside torch."""
+    if device is None:
+        return try_gpu()
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device={device!r} is not a device. Use {DEVICE_FORMS}.") from None
+    if parsed.type not in ("cpu", "cuda"):
+        raise ValueError(f"device={device!r}: the course runs on CPUs and CUDA GPUs. Use {DEVICE_FORMS}.")
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but this machine has no CUDA GPU. Use device=\"cpu\", or "
+                         "device=None to take the GPU when there is one (on Colab: Runtime > Change runtime type).")
+    if parsed.type == "cuda" and (parsed.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device={device!r} but this machine has {torch.cuda.device_count()} GPU(s), "
+                         f"numbered from 0. Use \"cuda:0\" (or \"cuda\") or None.")
+    return parsed
 
 
 def model_device(net: torch.nn.Module) -> torch.device:
@@ -62,8 +82,17 @@ def describe_device(device: torch.device | str) -> str:
     return f"cpu ({torch.get_num_threads()} threads)"
 
 
+SEED_LIMIT = 2**32  # NumPy's generator takes seeds below this
+
+
 def set_seed(seed: int = 0) -> None:
-    """Seed Python, NumPy and torch so that a run can be repeated."""
+    """Seed Python, NumPy and torch so that a run can be repeated; `seed` is an int in 0..2**32-1."""
+    try:
+        valid = not isinstance(seed, bool) and 0 <= operator.index(seed) < SEED_LIMIT
+    except TypeError:  # "0", 0.5, None: seeding with them would hash or fail differently in each library
+        valid = False
+    if not valid:
+        raise ValueError(f"seed must be an int from 0 to 2**32 - 1, e.g. set_seed(0); got {seed!r}.")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
