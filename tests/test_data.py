@@ -218,4 +218,4 @@ def test_quick_mode_subsets_are_fixed_sized_and_keep_validation_apart(monkeypatc
     monkeypatch.delenv("CNN_COURSE_QUICK")
     full, _ = load_data(64, train_size=64, device="cpu")
     # Normalized with the statistics of all training images, as in full mode.
-    assert torch.equal(first[0].mean, full.mean) and torch.equal(first[0].std, full.std)
+    assert first[0].mean == full.mean and first[0].std == full.std
