@@ -28,6 +28,7 @@ from pathlib import Path
 from tools.grade_notebook import REPO, chapter_checks
 
 CHAPTERS = REPO / "chapters"
+STUDENT_DIR = REPO / "book" / "colab"
 # Settings every submission runs with: small data, one thread, no display, no network.
 NO_NETWORK = "http://127.0.0.1:9"  # a closed port: pip, torch.hub and friends fail at once
 GRADING_ENV = {
@@ -63,12 +64,23 @@ TAMPER_PATTERNS = {
 }
 
 
-def tamper_flags(submission: Path) -> list[str]:
-    """Names of TAMPER_PATTERNS found in the submission's code cells (a static scan: read, never run)."""
+def _code_cells(notebook: Path) -> list[str]:
+    cells = json.loads(notebook.read_text(errors="replace")).get("cells", [])
+    return ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
+            for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
+
+
+def tamper_flags(chapter: Path, submission: Path) -> list[str]:
+    """Names of TAMPER_PATTERNS found in the submission's code cells, leaving out cells handed out as they
+    are (the chapter's own setup cells). A static scan: the code is read, never run."""
+    handed_out = set()
+    for given in (chapter, STUDENT_DIR / chapter.name):
+        try:
+            handed_out.update(_code_cells(given))
+        except (OSError, ValueError, AttributeError):
+            pass
     try:
-        cells = json.loads(submission.read_text(errors="replace")).get("cells", [])
-        code = "\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
-                         for c in cells if isinstance(c, dict) and c.get("cell_type") == "code")
+        code = "\n".join(c for c in _code_cells(submission) if c not in handed_out)
     except (ValueError, AttributeError):
         return []
     return [name for name, pattern in TAMPER_PATTERNS.items() if re.search(pattern, code, re.MULTILINE)]
@@ -104,7 +116,7 @@ def run_submission(chapter: Path, submission: Path, time_limit: float, sandboxed
         if late or not result.exists():
             last = (stderr or "").strip().splitlines()[-1:] or ["no message"]
             outcome["error"] = late or f"the grader could not run it: {last[0][:200]}"
-        outcome.update(seconds=time.monotonic() - start, flags=tamper_flags(submission),
+        outcome.update(seconds=time.monotonic() - start, flags=tamper_flags(chapter, submission),
                        sandboxed=sandboxed)
         return outcome
 
