@@ -96,6 +96,9 @@ def graded(tmp_path_factory):
                          f"won = opener.open('http://127.0.0.1:{web.port}/', timeout=3).status == 200"),
         "custom-exc": {"9.1": "get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)\n"
                               "def f1(x=1):\n    return -1", "9.3": MINI_ANSWERS["9.3"]},
+        "sneaky-exc": {"9.1": "shell = globals()['get_' + 'ipython']()\n"
+                              "setattr(shell, 'custom_' + 'exceptions', (ValueError,))\ndef f1(x=1):\n    return -1",
+                       "9.3": MINI_ANSWERS["9.3"]},
         "forged-result": attack(
             "import glob, json, os\nforged = {'checks': [{'exercise': e, 'description': 'x', 'passed': True, "
             "'message': 'passed', 'hidden': False} for e in ('mini-ex-one',) * 2 + ('mini-ex-two',)], 'error': None}\n"
@@ -169,6 +172,13 @@ def test_set_custom_exc_is_flagged_and_wins_nothing(graded):
     row = graded["rows"]["custom-exc"]
     assert point(graded, "custom-exc") == 0 and "set_custom_exc" in row["flags"].split()
     assert "set_custom_exc" in (graded["feedback"] / "custom-exc.md").read_text()
+
+
+def test_tampering_hidden_from_the_scan_is_flagged_by_the_runtime_probe(graded):
+    """The scan misses `globals()['get_' + 'ipython']`; the probe run after the notebook sees the handler.
+    (A student's code could fake the probe's answer too: flagged, not prevented.)"""
+    assert "set_custom_exc" in graded["rows"]["sneaky-exc"]["flags"].split()
+    assert graded["outcomes"]["sneaky-exc"]["runtime_flags"] == ["set_custom_exc"]
 
 
 def test_a_forged_result_file_does_nothing(graded):

@@ -116,8 +116,9 @@ def run_submission(chapter: Path, submission: Path, time_limit: float, sandboxed
         if late or not result.exists():
             last = (stderr or "").strip().splitlines()[-1:] or ["no message"]
             outcome["error"] = late or f"the grader could not run it: {last[0][:200]}"
-        outcome.update(seconds=time.monotonic() - start, flags=tamper_flags(chapter, submission),
-                       sandboxed=sandboxed)
+        flags = tamper_flags(chapter, submission)
+        flags += [f for f in outcome.get("runtime_flags") or [] if f not in flags]  # seen in the kernel
+        outcome.update(seconds=time.monotonic() - start, flags=flags, sandboxed=sandboxed)
         return outcome
 
 

@@ -28,6 +28,7 @@ from student_notebooks import (  # noqa: E402
 
 ONE_LINE = 100   # characters of a student-raised message the feedback may show
 HINT_LIMIT = 400  # characters of a check's own hint
+PROBE_NAMES = {"input_transformers", "set_custom_exc", "run_cell", "builtins", "monkeypatch"}
 HEADING = re.compile(r"^#+\s*Exercise\s+(\d+)\.(\d+)\b", re.MULTILINE)
 
 
@@ -142,6 +143,35 @@ def _outcome(cell, reply: dict | None, check: Check, earlier_error: str | None) 
     return False, f"the check stopped on an error from your code: `{ename}: {one_line(evalue)}`{after}"
 
 
+# Run after the submission, in its kernel: does the kernel still look as IPython left it? The
+# student's code could fake this answer too; it is a cheap second look beside grade.py's scan.
+PROBE = """
+def _grading_probe():
+    import builtins, json, sys
+    from IPython.core.inputtransformer2 import TransformerManager
+    from IPython.core.interactiveshell import InteractiveShell
+    ip, found = get_ipython(), []
+    if ip.input_transformers_post or ip.ast_transformers or \\
+            len(ip.input_transformers_cleanup) != len(TransformerManager().cleanup_transforms):
+        found.append("input_transformers")
+    if ip.custom_exceptions:
+        found.append("set_custom_exc")
+    if getattr(type(ip).run_cell, "__qualname__", "").split(".")[0] not in ("InteractiveShell", "ZMQInteractiveShell") \\
+            or getattr(ip.run_cell, "__func__", None) is not type(ip).run_cell:
+        found.append("run_cell")
+    if type(builtins.__import__).__name__ != "builtin_function_or_method":
+        found.append("builtins")
+    torch = sys.modules.get("torch")
+    if torch is not None and any(type(getattr(torch, name, len)).__name__ != "builtin_function_or_method"
+                                 for name in ("allclose", "equal", "isclose", "all")):
+        found.append("monkeypatch")
+    print(json.dumps(found))
+
+
+_grading_probe()
+"""
+
+
 @dataclass
 class Recorder:
     """Writes the verdicts to `result_file` as each cell finishes, so that a kill later keeps them."""
@@ -150,6 +180,7 @@ class Recorder:
     results: list[dict] = field(default_factory=list)
     first_error: str | None = None
     error: str | None = None
+    runtime_flags: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         self.results = [{"exercise": c.exercise, "description": c.description, "passed": False,
@@ -159,6 +190,15 @@ class Recorder:
 
     def cell_done(self, cell, cell_index, execute_reply, **_):
         content = (execute_reply or {}).get("content", {})
+        if cell.get("metadata", {}).get("grading_probe"):
+            text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
+            try:
+                found = json.loads(text.strip().splitlines()[-1])
+                self.runtime_flags = sorted({f for f in found if f in PROBE_NAMES})
+            except (ValueError, IndexError, TypeError):
+                self.runtime_flags = ["probe-failed"]
+            self.save()
+            return
         number = cell.get("metadata", {}).get("grading_check")
         if number is None:
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
@@ -174,7 +214,8 @@ class Recorder:
         self.save()
 
     def outcome(self) -> dict:
-        return {"checks": self.results, "error": self.error, "first_error": self.first_error}
+        return {"checks": self.results, "error": self.error, "first_error": self.first_error,
+                "runtime_flags": self.runtime_flags}
 
     def save(self):
         if self.result_file is not None:
@@ -217,13 +258,15 @@ def grade(chapter: Path, submission_path: Path, time_limit: float, workdir: Path
     try:
         submission = nbformat.read(submission_path, as_version=4)
         for number, cell in enumerate(submission.cells, start=1):
-            cell.setdefault("metadata", {}).pop("grading_check", None)  # only the grader marks its checks
+            for key in ("grading_check", "grading_probe"):  # only the grader marks its own cells
+                cell.setdefault("metadata", {}).pop(key, None)
             cell.metadata["grading_cell"] = number
     except Exception as error:  # not JSON, not a notebook, ...
         recorder.error = f"not a readable notebook ({type(error).__name__}: {one_line(error, 200)})"
         recorder.save()
         return recorder.outcome()
     notebook = grading_notebook(submission, found, checks)
+    notebook.cells.append(nbformat.v4.new_code_cell(PROBE, metadata={"grading_probe": True}))
     deadline = time.monotonic() + time_limit
     options = dict(timeout_func=lambda cell: max(1, int(deadline - time.monotonic())), interrupt_on_timeout=False,
                    allow_errors=True, kernel_name="python3", on_cell_executed=recorder.cell_done,
