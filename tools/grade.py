@@ -100,7 +100,7 @@ def run_submission(chapter: Path, submission: Path, time_limit: float, sandboxed
             env["GRADING_KERNEL_ENV"] = json.dumps(GRADING_ENV)
         else:
             env.update(GRADING_ENV, CNN_COURSE_RESULTS=str(Path(workdir) / "results"))
-        command = [sys.executable, "-m", "tools.grade_notebook", str(chapter), str(copy), str(result),
+        command = [sys.executable, "-m", "tools.grade_notebook", str(chapter.resolve()), str(copy), str(result),
                    str(time_limit), "sandbox" if sandboxed else "no-sandbox"]
         start = time.monotonic()
         process = subprocess.Popen(command, cwd=workdir, env=env, start_new_session=True,
