@@ -3,9 +3,11 @@
     .venv/bin/python -m tools.grade 01_lenet submissions/ --out grades/
 
 Every `*.ipynb` in the folder (one per student; the file name is the student) runs
-in a fresh kernel, in quick mode and offline, with a time limit, two at a time. The
-chapter's check cells, public and hidden, give one point each. Writes
-`grades.csv` (a score per exercise per student) and `feedback/STUDENT.md`. A
+in a fresh kernel, sandboxed (tools/sandbox.py: no repository, no network, no other
+submissions; `--no-sandbox` to opt out), in quick mode, with a time limit, two at a
+time. The chapter's check cells, public and hidden, give one point each. Writes
+`grades.csv` (a score per exercise per student, tamper flags, a note) and
+`feedback/STUDENT.md`. A
 broken, failing or endless submission scores zero with the reason; it never stops
 the run. Concept exercises are left to the instructor.
 """

@@ -1,10 +1,14 @@
-"""Grade one submitted notebook: `python -m tools.grade_notebook CHAPTER SUBMISSION RESULT.json`.
+"""Grade one submitted notebook:
+`python -m tools.grade_notebook CHAPTER SUBMISSION RESULT.json SECONDS sandbox|no-sandbox`.
 
 The submission's own check cells are dropped (a student may have edited them) and
 the chapter's checks, public and hidden, are inserted after each exercise's answer.
 The notebook then runs in a fresh kernel, in quick mode, errors allowed, so that one
-failing answer does not stop the others from being checked. `tools.grade` runs this
-in a subprocess per submission, under a time limit.
+failing answer does not stop the others from being checked. This process stays
+outside the sandbox; only the kernel runs in it (tools/sandbox.py). Each check's
+verdict comes from the kernel's reply to that cell and is written to RESULT.json as
+soon as the cell finishes, so a later endless loop or crash keeps it. `tools.grade`
+runs this in a subprocess per submission, under a time limit.
 """
 from __future__ import annotations
 
