@@ -12,7 +12,6 @@ and most go red (the notes at each test say which ones cannot).
 import csv
 import http.server
 import os
-import socket
 import threading
 import time
 from pathlib import Path
