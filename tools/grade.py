@@ -3,9 +3,11 @@
     .venv/bin/python -m tools.grade 01_lenet submissions/ --out grades/
 
 Every `*.ipynb` in the folder (one per student; the file name is the student) runs
-in a fresh kernel, in quick mode and offline, with a time limit, two at a time. The
-chapter's check cells, public and hidden, give one point each. Writes
-`grades.csv` (a score per exercise per student) and `feedback/STUDENT.md`. A
+in a fresh kernel, sandboxed (tools/sandbox.py: no repository, no network, no other
+submissions; `--no-sandbox` to opt out), in quick mode, with a time limit, two at a
+time. The chapter's check cells, public and hidden, give one point each. Writes
+`grades.csv` (a score per exercise per student, tamper flags, a note) and
+`feedback/STUDENT.md`. A
 broken, failing or endless submission scores zero with the reason; it never stops
 the run. Concept exercises are left to the instructor.
 """
@@ -15,6 +17,8 @@ import argparse
 import csv
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +30,7 @@ from pathlib import Path
 from tools.grade_notebook import REPO, chapter_checks
 
 CHAPTERS = REPO / "chapters"
+STUDENT_DIR = REPO / "book" / "colab"
 # Settings every submission runs with: small data, one thread, no display, no network.
 NO_NETWORK = "http://127.0.0.1:9"  # a closed port: pip, torch.hub and friends fail at once
 GRADING_ENV = {
@@ -48,30 +53,74 @@ def find_chapter(name: str) -> Path:
     return matches[0]
 
 
-def run_submission(chapter: Path, submission: Path, time_limit: float) -> dict:
-    """Grade one submission in its own process and folder, killed (kernel included) at the time limit."""
+# Source that reaches into the kernel or the functions the checks rely on: flagged for the instructor
+# to read, since a sandbox cannot see tampering inside the student's own kernel.
+TAMPER_PATTERNS = {
+    "get_ipython": r"\bget_ipython\b|\bIPython\b|\b_ih\b|\bIn\s*\[",
+    "input_transformers": r"input_transformers|ast_transformers|\brun_cell\b|\bevents\.register\b",
+    "set_custom_exc": r"set_custom_exc|custom_exceptions|sys\.excepthook|showtraceback",
+    "builtins": r"\bbuiltins\b|__builtins__|__import__|\bsys\.modules\b|\bsettrace\b|\bsetprofile\b",
+    "monkeypatch": r"^\s*(torch|nn|F|np|math)\.[\w.]+\s*=(?!=)|setattr\(\s*(torch|nn|F|np|math)\b",
+    "processes": r"\bos\.(fork|kill|killpg|setsid|system|exec\w*|spawn\w*)\b|\bsubprocess\b|\bctypes\b",
+    "network": r"\bsocket\b|\burllib\b|\brequests\b|\bhttp\.client\b",
+}
+
+
+def _code_cells(notebook: Path) -> list[str]:
+    cells = json.loads(notebook.read_text(errors="replace")).get("cells", [])
+    return ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
+            for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
+
+
+def tamper_flags(chapter: Path, submission: Path) -> list[str]:
+    """Names of TAMPER_PATTERNS found in the submission's code cells, leaving out cells handed out as they
+    are (the chapter's own setup cells). A static scan: the code is read, never run."""
+    handed_out = set()
+    for given in (chapter, STUDENT_DIR / chapter.name):
+        try:
+            handed_out.update(_code_cells(given))
+        except (OSError, ValueError, AttributeError):
+            pass
+    try:
+        code = "\n".join(c for c in _code_cells(submission) if c not in handed_out)
+    except (ValueError, AttributeError):
+        return []
+    return [name for name, pattern in TAMPER_PATTERNS.items() if re.search(pattern, code, re.MULTILINE)]
+
+
+def run_submission(chapter: Path, submission: Path, time_limit: float, sandboxed: bool = True) -> dict:
+    """Grade one submission in its own process and folder, killed (kernel included) at the time limit.
+
+    The runner (tools.grade_notebook) stays outside the sandbox and records each check's verdict in
+    result.json as the check finishes; with `sandboxed`, the kernel runs in tools.sandbox's box."""
     with tempfile.TemporaryDirectory(prefix="grade-") as workdir:
         result = Path(workdir) / "result.json"
-        env = {**os.environ, **GRADING_ENV, "PYTHONPATH": str(REPO),
-               "CNN_COURSE_RESULTS": str(Path(workdir) / "results")}
-        command = [sys.executable, "-m", "tools.grade_notebook", str(chapter), str(submission.resolve()),
-                   str(result), str(time_limit)]
+        copy = Path(workdir) / "submission.ipynb"  # the runner reads a copy; the kernel never sees either
+        shutil.copyfile(submission, copy)
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        if sandboxed:  # the box builds the kernel's environment from scratch
+            env["GRADING_KERNEL_ENV"] = json.dumps(GRADING_ENV)
+        else:
+            env.update(GRADING_ENV, CNN_COURSE_RESULTS=str(Path(workdir) / "results"))
+        command = [sys.executable, "-m", "tools.grade_notebook", str(chapter.resolve()), str(copy), str(result),
+                   str(time_limit), "sandbox" if sandboxed else "no-sandbox"]
         start = time.monotonic()
-        process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True,
+        process = subprocess.Popen(command, cwd=workdir, env=env, start_new_session=True,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stderr, late = "", None
         try:
-            _, stderr = process.communicate(timeout=time_limit + 30)
+            _, stderr = process.communicate(timeout=time_limit + 60)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # the runner and the kernel it started
+            os.killpg(process.pid, signal.SIGKILL)  # the runner; the box dies with it
             process.communicate()
-            return {"checks": None, "error": f"did not finish within the time limit of {time_limit:.0f} s",
-                    "seconds": time.monotonic() - start}
-        if not result.exists():
+            late = f"did not finish within the time limit of {time_limit:.0f} s"
+        outcome = json.loads(result.read_text()) if result.exists() else {"checks": None, "error": None}
+        if late or not result.exists():
             last = (stderr or "").strip().splitlines()[-1:] or ["no message"]
-            return {"checks": None, "error": f"the grader could not run it: {last[0]}",
-                    "seconds": time.monotonic() - start}
-        outcome = json.loads(result.read_text())
-        outcome["seconds"] = time.monotonic() - start
+            outcome["error"] = late or f"the grader could not run it: {last[0][:200]}"
+        flags = tamper_flags(chapter, submission)
+        flags += [f for f in outcome.get("runtime_flags") or [] if f not in flags]  # seen in the kernel
+        outcome.update(seconds=time.monotonic() - start, flags=flags, sandboxed=sandboxed)
         return outcome
 
 
@@ -80,13 +129,15 @@ def score_rows(chapter: Path, outcomes: dict[str, dict]) -> tuple[list[str], lis
     graded = [e for e in found if any(c.exercise == e.label for c in checks)]
     points = {e.label: sum(c.exercise == e.label for c in checks) for e in graded}
     header = ["student", *(f"Exercise {e.number} (/{points[e.label]})" for e in graded),
-              f"total (/{sum(points.values())})", "note"]
+              f"total (/{sum(points.values())})", "flags", "note"]
     rows = []
     for student, outcome in outcomes.items():
         passed = {e.label: 0 for e in graded}
         for check in outcome["checks"] or []:
             passed[check["exercise"]] += check["passed"]
-        rows.append([student, *(passed[e.label] for e in graded), sum(passed.values()), outcome.get("error") or ""])
+        flags = [*outcome.get("flags", []), *([] if outcome.get("sandboxed", True) else ["no-sandbox"])]
+        rows.append([student, *(passed[e.label] for e in graded), sum(passed.values()), " ".join(flags),
+                     outcome.get("error") or ""])
     return header, rows
 
 
@@ -95,8 +146,15 @@ def feedback(chapter: Path, student: str, outcome: dict) -> str:
     results = outcome["checks"] or [{"exercise": c.exercise, "description": c.description, "passed": False,
                                      "message": outcome["error"], "hidden": c.hidden} for c in checks]
     lines = [f"# Feedback on {chapter.stem}: {student}", ""]
+    if outcome.get("first_error"):
+        lines += [f"**The first error in your notebook**, {outcome['first_error']}. Fix it first: "
+                  "the failures below may follow from it.", ""]
     if outcome.get("error"):
         lines += [f"**Note:** {outcome['error']}", ""]
+    if outcome.get("flags"):
+        lines += [f"**Flagged for your instructor to read:** your code uses {', '.join(outcome['flags'])}.", ""]
+    if not outcome.get("sandboxed", True):
+        lines += ["**Note:** graded without the sandbox (--no-sandbox).", ""]
     total = sum(r["passed"] for r in results)
     lines += [f"Automatic score: {total} / {len(results)}", ""]
     for exercise in found:
@@ -113,10 +171,22 @@ def feedback(chapter: Path, student: str, outcome: dict) -> str:
     return "\n".join(lines)
 
 
-def grade_all(jobs: list[tuple[Path, Path]], workers: int = 2, time_limit: float = 300) -> list[dict]:
+def require_sandbox(sandboxed: bool) -> None:
+    """Stop, with the reason, when the sandbox is wanted but cannot run here."""
+    from tools.sandbox import unavailable
+
+    reason = sandboxed and unavailable()
+    if reason:
+        raise SystemExit(f"cannot sandbox the submissions: {reason}.\nInstall bubblewrap, or pass --no-sandbox "
+                         "to run them with your rights (only for submissions you trust; every row says so).")
+
+
+def grade_all(jobs: list[tuple[Path, Path]], workers: int = 2, time_limit: float = 300,
+              sandboxed: bool = True) -> list[dict]:
     """Grade (chapter, submission) pairs, `workers` at a time; the outcomes in the same order."""
+    require_sandbox(sandboxed)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda job: run_submission(*job, time_limit), jobs))
+        return list(pool.map(lambda job: run_submission(*job, time_limit, sandboxed), jobs))
 
 
 def write_report(chapter: Path, outcomes: dict[str, dict], out: Path) -> Path:
@@ -132,11 +202,12 @@ def write_report(chapter: Path, outcomes: dict[str, dict], out: Path) -> Path:
     return csv_path
 
 
-def grade_folder(chapter: Path, submissions: Path, out: Path, workers: int = 2, time_limit: float = 300) -> Path:
+def grade_folder(chapter: Path, submissions: Path, out: Path, workers: int = 2, time_limit: float = 300,
+                 sandboxed: bool = True) -> Path:
     notebooks = sorted(p for p in submissions.glob("*.ipynb") if not p.name.startswith("."))
     if not notebooks:
         raise SystemExit(f"no .ipynb files in {submissions}")
-    outcomes = grade_all([(chapter, p) for p in notebooks], workers, time_limit)
+    outcomes = grade_all([(chapter, p) for p in notebooks], workers, time_limit, sandboxed)
     return write_report(chapter, dict(zip((p.stem for p in notebooks), outcomes)), out)
 
 
@@ -147,9 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("grades"), help="where the CSV and feedback go")
     parser.add_argument("--workers", type=int, default=2, help="submissions graded at once")
     parser.add_argument("--time-limit", type=float, default=300, help="seconds per submission")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run the kernels without bubblewrap, with your rights (trusted submissions only)")
     args = parser.parse_args(argv)
     start = time.monotonic()
-    csv_path = grade_folder(find_chapter(args.chapter), args.submissions, args.out, args.workers, args.time_limit)
+    csv_path = grade_folder(find_chapter(args.chapter), args.submissions, args.out, args.workers, args.time_limit,
+                            not args.no_sandbox)
     print(f"graded {args.submissions} in {time.monotonic() - start:.0f} s: {csv_path}")
     return 0
 

@@ -68,3 +68,53 @@ if __name__ == "__main__":
     args = parser.parse_args()
     paths = write_submissions(find_chapter(args.chapter), args.folder, args.copies)
     print(f"wrote {len(paths)} submissions to {args.folder}")
+
+
+# --- a small synthetic chapter, to test the grader in seconds instead of minutes ---------------
+
+MINI_ANSWERS = {"9.1": "def f1(x=1):\n    return x", "9.3": "def f2():\n    return 2"}
+
+
+def mini_chapter(folder: Path, with_checks: bool = True) -> Path:
+    """`folder/09_mini.ipynb`: a chapter of three exercises (coding, concept, coding) with a public
+    and a hidden check on 9.1, a public one on 9.3, and solutions that pass them all."""
+    code, md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
+
+    def exercise(kind: str, title: str, label: str) -> nbformat.NotebookNode:
+        return md(f"```{{exercise}} {kind}: {title}\n:label: {label}\n{title}.\n```")
+
+    def check(source: str, hidden: bool = False) -> nbformat.NotebookNode:
+        return code(source, metadata={"tags": ["hidden-check" if hidden else "check"]})
+
+    cells = [md("# 9. A small chapter"), code("import math"),
+             exercise("Coding", "f1(x=1) returns x", "mini-ex-one"),
+             code(MINI_ANSWERS["9.1"], metadata={"tags": ["solution"]})]
+    if with_checks:
+        cells += [check('# Check: f1() returns 1\nassert "f1" in globals(), "Define f1() in the answer cell above."\n'
+                        'assert f1() == 1, f"f1() should return 1, got {f1()!r}."'),
+                  check("# Check: f1(x) returns x for any x\nassert f1(5) == 5, "
+                        '"f1(x) should return x, not a constant."', hidden=True)]
+    cells += [exercise("Concept", "why one is one", "mini-ex-why"), md("Because.", metadata={"tags": ["solution"]}),
+              exercise("Coding", "f2() returns 2", "mini-ex-two"),
+              code(MINI_ANSWERS["9.3"], metadata={"tags": ["solution"]})]
+    if with_checks:
+        cells.append(check('# Check: f2() returns 2\nassert "f2" in globals(), "Define f2() in the answer cell above."\n'
+                           'assert f2() == 2, "f2() should return 2."'))
+    path = folder / "09_mini.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return path
+
+
+def mini_submission(path: Path, answers: dict[str, str] | None = None, setup: str = "import math",
+                    keep_public_checks: str | None = None) -> Path:
+    """A student notebook of the small chapter with `answers` ({"9.1": code, ...}; missing ones empty)
+    and `setup` as its first code cell; `keep_public_checks` replaces the public checks' code."""
+    code, md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
+    answers = answers or {}
+    cells = [code(setup), md("## Exercise 9.1 (coding): f1(x=1) returns x"), code(answers.get("9.1", ""))]
+    if keep_public_checks is not None:
+        cells.append(code(keep_public_checks, metadata={"tags": ["check"]}))
+    cells += [md("## Exercise 9.2 (concept): why one is one"), md("*Your answer here.*"),
+              md("## Exercise 9.3 (coding): f2() returns 2"), code(answers.get("9.3", ""))]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return path
