@@ -69,6 +69,7 @@ def lenet(tmp_path_factory):
     return rows, outcomes, feedback
 
 
+@pytest.mark.slow
 def test_the_instructor_notebook_gets_full_marks(lenet):
     rows, outcomes, _ = lenet
     failed = [c for c in outcomes["instructor"]["checks"] if not c["passed"]]
@@ -79,6 +80,7 @@ def test_the_instructor_notebook_gets_full_marks(lenet):
     assert outcomes["instructor"]["first_error"] is None
 
 
+@pytest.mark.slow
 def test_the_untouched_student_notebook_gets_zero_and_feedback_on_every_exercise(lenet):
     rows, outcomes, feedback_dir = lenet
     row = rows["untouched"]
@@ -94,6 +96,7 @@ def test_the_untouched_student_notebook_gets_zero_and_feedback_on_every_exercise
             assert "Graded by your instructor." in text
 
 
+@pytest.mark.slow
 def test_a_typical_mistake_costs_points_on_its_exercise_only(lenet):
     rows, _, feedback_dir = lenet
     scores = exercise_columns(rows["mistake"])
@@ -167,6 +170,7 @@ def mini(tmp_path_factory):
     return rows, outcomes, feedback, chapter
 
 
+@pytest.mark.slow
 def test_mini_columns_points_and_full_marks(mini):
     rows, outcomes, feedback, _ = mini
     assert list(rows["solved"]) == ["student", "Exercise 9.1 (/2)", "Exercise 9.3 (/1)", "total (/3)", "flags", "note"]
@@ -175,6 +179,7 @@ def test_mini_columns_points_and_full_marks(mini):
     assert "Automatic score: 3 / 3" in text and "Graded by your instructor." in section(text, "Exercise 9.2")
 
 
+@pytest.mark.slow
 def test_mini_untouched_gets_zero_and_a_hint_per_check(mini):
     rows, outcomes, feedback, _ = mini
     assert total(rows["untouched"]) == 0
@@ -183,6 +188,7 @@ def test_mini_untouched_gets_zero_and_a_hint_per_check(mini):
     assert outcomes["untouched"]["first_error"] is None  # empty answers are no error
 
 
+@pytest.mark.slow
 def test_a_hidden_check_counts_and_is_named_without_its_source(mini):
     rows, outcomes, feedback, chapter = mini
     assert rows["hidden"]["Exercise 9.1 (/2)"] == "1" and total(rows["hidden"]) == 2
@@ -192,6 +198,7 @@ def test_a_hidden_check_counts_and_is_named_without_its_source(mini):
     assert "f1(5) == 5" not in text, "the hidden check's source leaked"
 
 
+@pytest.mark.slow
 def test_an_error_inside_a_check_costs_that_check_with_one_line(mini):
     rows, outcomes, feedback, _ = mini
     assert rows["erroring"]["Exercise 9.3 (/1)"] == "0" and rows["erroring"]["Exercise 9.1 (/2)"] == "2"
@@ -199,26 +206,31 @@ def test_an_error_inside_a_check_costs_that_check_with_one_line(mini):
     assert "IndexError: list index out of range" in message and "\n" not in message
 
 
+@pytest.mark.slow
 def test_the_students_own_check_cells_are_replaced(mini):
     rows, *_ = mini
     assert rows["edited-checks"]["Exercise 9.1 (/2)"] == "0" and rows["edited-checks"]["Exercise 9.3 (/1)"] == "1"
 
 
+@pytest.mark.slow
 def test_checks_of_exercises_without_heading_run_at_the_end(mini):
     rows, outcomes, *_ = mini
     assert total(rows["no-headings"]) == 3, outcomes["no-headings"]
 
 
+@pytest.mark.slow
 def test_cells_marked_as_checks_by_the_student_count_nothing(mini):
     rows, outcomes, *_ = mini
     assert total(rows["forged-markers"]) == 0, outcomes["forged-markers"]
 
 
+@pytest.mark.slow
 def test_a_broken_notebook_scores_zero_with_the_reason(mini):
     rows, *_ = mini
     assert "not a readable notebook" in rows["broken"]["note"] and total(rows["broken"]) == 0
 
 
+@pytest.mark.slow
 def test_an_endless_loop_keeps_earlier_points_and_costs_one_time_limit(tmp_path):
     chapter = mini_chapter(tmp_path)
     endless = mini_submission(tmp_path / "endless.ipynb", {**MINI_ANSWERS, "9.3": "while True:\n    pass"})
@@ -229,6 +241,7 @@ def test_an_endless_loop_keeps_earlier_points_and_costs_one_time_limit(tmp_path)
     assert outcome["seconds"] < 15 + 20
 
 
+@pytest.mark.slow
 def test_a_chapter_without_checks_leaves_everything_to_the_instructor(tmp_path):
     chapter = mini_chapter(tmp_path, with_checks=False)
     outcome = run_submission(chapter, mini_submission(tmp_path / "ada.ipynb", MINI_ANSWERS), time_limit=60)

@@ -144,28 +144,34 @@ def point(graded, name: str) -> int:
     return int(graded["rows"][name]["Exercise 9.1 (/2)"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["read-chapters", "read-tools", "read-home"])
 def test_the_kernel_cannot_read_the_solutions_the_checks_or_the_home(graded, name):
     assert point(graded, name) == 0, graded["outcomes"][name]
 
 
+@pytest.mark.slow
 def test_the_kernel_cannot_write_a_classmates_submission_or_the_output(graded):
     assert point(graded, "write-classmate") == 0 and graded["classmate_unchanged"]
     assert point(graded, "write-output") == 0 and not (graded["out"] / "forged.txt").exists()
 
 
+@pytest.mark.slow
 def test_a_detached_process_dies_with_the_submission(graded):
     assert graded["grades_after"] == "the instructor's grades\n"
 
 
+@pytest.mark.slow
 def test_no_tcp_connection_reaches_a_listener_on_the_machine(graded):
     assert point(graded, "tcp") == 0 and graded["accepted"] == 0
 
 
+@pytest.mark.slow
 def test_urllib_without_proxy_reaches_nothing(graded):
     assert point(graded, "urllib") == 0 and graded["web_accepted"] == 0
 
 
+@pytest.mark.slow
 def test_set_custom_exc_is_flagged_and_wins_nothing(graded):
     """Swallowing errors does not pass a check (the kernel still replies 'error'): caught with or without the box."""
     row = graded["rows"]["custom-exc"]
@@ -173,6 +179,7 @@ def test_set_custom_exc_is_flagged_and_wins_nothing(graded):
     assert "set_custom_exc" in (graded["feedback"] / "custom-exc.md").read_text()
 
 
+@pytest.mark.slow
 def test_tampering_hidden_from_the_scan_is_flagged_by_the_runtime_probe(graded):
     """The scan misses `globals()['get_' + 'ipython']`; the probe run after the notebook sees the handler.
     (A student's code could fake the probe's answer too: flagged, not prevented.)"""
@@ -180,6 +187,7 @@ def test_tampering_hidden_from_the_scan_is_flagged_by_the_runtime_probe(graded):
     assert graded["outcomes"]["sneaky-exc"]["runtime_flags"] == ["set_custom_exc"]
 
 
+@pytest.mark.slow
 def test_a_forged_result_file_does_nothing(graded):
     """The runner writes the verdicts outside the box. Without the box the forgery of its own file is
     overwritten by its runner's last write, but it lands in classmates' files still being written
@@ -190,17 +198,20 @@ def test_a_forged_result_file_does_nothing(graded):
         assert int(graded["rows"][wrong]["total (/3)"]) == expected, (wrong, graded["rows"][wrong])
 
 
+@pytest.mark.slow
 def test_killing_other_processes_harms_no_classmate(graded):
     classmate = graded["rows"]["classmate"]
     assert int(classmate["total (/3)"]) == 3, graded["outcomes"]["classmate"]
 
 
+@pytest.mark.slow
 def test_a_planted_assertion_message_does_not_reach_the_feedback(graded):
     text = (graded["feedback"] / "planted-assertion.md").read_text()
     assert "PLANTED" not in text and "x" * 120 not in text
     assert "Automatic score: 1 / 3" in text  # the hidden check on f1 fails too: f2's point only
 
 
+@pytest.mark.slow
 def test_a_crash_in_the_imports_shows_the_real_error_first(graded):
     text = (graded["feedback"] / "crash-first.md").read_text()
     first = text.index("ModuleNotFoundError: No module named 'numpy_that_is_not_installed'")
@@ -208,6 +219,7 @@ def test_a_crash_in_the_imports_shows_the_real_error_first(graded):
     assert graded["outcomes"]["crash-first"]["first_error"].startswith("cell 1: ")
 
 
+@pytest.mark.slow
 def test_every_row_says_whether_it_was_sandboxed(graded):
     for row in graded["rows"].values():
         assert ("no-sandbox" in row["flags"].split()) is not SANDBOXED
