@@ -9,7 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import utils
 from tools.execute import parse_args, record_execution
+from utils.results import code_commit
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -76,6 +78,7 @@ def test_record_execution_keeps_one_entry_per_kind_of_device(tmp_path):
     runs = json.loads(path.read_text())["01_lenet"]
     assert runs["cpu"]["seconds"] == 600 and runs["gpu"]["seconds"] == 80
     assert runs["gpu"]["device"].startswith("cuda")
+    assert runs["cpu"]["course_version"] == utils.__version__ and runs["cpu"]["commit"] == code_commit()
 
 
 @pytest.mark.slow

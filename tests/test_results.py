@@ -1,12 +1,17 @@
 """Results files: saved with costs and settings, the book's runs shipped, quick runs kept apart."""
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from torch import nn
 
+import utils
 import utils.results as results
 from utils import History, load_results, results_dir, save_results
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def history():
@@ -29,8 +34,19 @@ def test_saved_results_hold_costs_test_accuracy_settings_and_history(tmp_path, m
     assert record["costs"] == {"parameters": 650, "macs_per_example": 640, "activation_bytes_per_example": (64 + 10) * 4}
     assert record["device"] == "cpu (2 threads)" and record["quick_mode"] is False
     assert record["history"]["val_acc"] == [0.79] and record["history"]["best_epoch"] == 1
+    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    assert record["course_version"] == utils.__version__ and record["commit"].split("+")[0] == head.stdout.strip()
     mine = load_results()["lenet (yours)"]  # the book has a run called lenet too
     assert mine["source"] == "yours" and mine["test_acc"] == 0.78
+
+
+def test_outside_the_courses_checkout_no_commit_is_claimed(tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "BOOK_RESULTS", tmp_path / "site-packages" / "utils" / "book_results")
+    (tmp_path / "site-packages" / "utils").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # say, a virtual environment inside a project
+    subprocess.run(["git", "-c", "user.email=a@b.invalid", "-c", "user.name=A", "commit", "-q", "--allow-empty",
+                    "-m", "other project"], cwd=tmp_path, check=True)
+    assert results.code_commit() is None  # an installed package inside another project's checkout
 
 
 def test_the_book_results_ship_with_the_package_and_are_marked(tmp_path, monkeypatch):

@@ -78,11 +78,16 @@ def default_jobs(num_chapters: int) -> int:
 
 
 def record_execution(chapter: str, seconds: float, device: str, path: Path = EXECUTIONS_PATH) -> None:
-    """Keep the latest full-run wall time per chapter and kind of device ("gpu" or "cpu")."""
+    """Keep the latest full-run wall time per chapter and kind of device ("gpu" or "cpu"), with the
+    version and commit of the code that produced the stored outputs."""
+    from utils import __version__
+    from utils.results import code_commit
+
     records = json.loads(path.read_text()) if path.exists() else {}
     kind = "gpu" if device.startswith("cuda") else "cpu"
     records.setdefault(chapter, {})[kind] = {"device": device, "seconds": round(seconds),
-                                             "date": time.strftime("%Y-%m-%d")}
+                                             "date": time.strftime("%Y-%m-%d"), "course_version": __version__,
+                                             "commit": code_commit()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
 

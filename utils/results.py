@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 import warnings
 from datetime import datetime, timezone
@@ -16,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import __version__
 from .common import atomic_write_json
 from .profile import activation_bytes, count_macs
 from .runtime import is_quick
@@ -39,6 +41,23 @@ def results_dir() -> Path:
     return Path.cwd() / "cnn-course-results"
 
 
+def code_commit() -> str | None:
+    """The git commit of the course's code that is running, "+changes" when its files differ from it;
+    None outside a git checkout (a pip-installed package)."""
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=BOOK_RESULTS.parent, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    top = git("rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != BOOK_RESULTS.parents[1]:  # not the course's own checkout
+        return None
+    commit = git("rev-parse", "--short=12", "HEAD")
+    return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def save_results(name: str, history: History, net: nn.Module, *, test_acc: float, **settings: Any) -> Path:
     """Save a run (its history, the model's costs, the final test accuracy and your settings)
     as results_dir()/<name>.json, and return that path."""
@@ -48,6 +67,7 @@ def save_results(name: str, history: History, net: nn.Module, *, test_acc: float
     record = {
         "name": name, "quick_mode": is_quick(),
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "course_version": __version__, "commit": code_commit(),
         "torch": torch.__version__, "device": history.device, "test_acc": test_acc,
         "costs": costs, "settings": settings, "history": history.to_dict(),
     }
