@@ -1,5 +1,4 @@
 """Checkpoints: exact resumption after a crash, and refusals that name the changed setting."""
-import math
 
 import pytest
 import torch

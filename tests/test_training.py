@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import utils.training as train_module
-from utils import CheckpointError, History, evaluate_accuracy, set_seed, train
+from utils import History, evaluate_accuracy, set_seed, train
 from utils.common import main_output
 from utils.runtime import try_gpu
 
