@@ -3,6 +3,7 @@
 The models themselves live in the chapters, where the learning happens. To read this package,
 start with training.py (`train`: the LeNet chapter's loop plus named extras), data.py
 (`load_data`) and runtime.py (devices, seeds, quick mode). The rest are the extras they call:
+checks.py (arguments and data checked before training, errors that name the fix),
 fashion_mnist.py (finding or downloading the files), checkpoint.py (resuming), live.py (plot and
 progress bar), results.py and profile.py (what the comparison chapter reads), folders.py and
 predict.py (your own images).
