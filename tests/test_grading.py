@@ -1,8 +1,8 @@
 """The grader (tools/grade.py): one real chapter end to end, every other path on small notebooks.
 
-Only LeNet is graded end to end, on three submissions (the instructor notebook: full
-marks; the untouched student notebook: zero, with feedback on every exercise; one
-typical mistake: points lost on that exercise only). The other chapters' checks are
+Two real chapters are graded end to end, one submission each: LeNet's instructor notebook
+with one typical mistake (full marks everywhere else, points lost on that exercise only)
+and AlexNet's untouched student notebook (zero, with feedback on every exercise). The other chapters' checks are
 validated without running them (they parse, belong to a code exercise, and land after
 that exercise in the student notebook). The grader's other paths (hidden checks, a
 failing check, a broken or endless notebook, a chapter without checks, ...) run on a
@@ -28,6 +28,7 @@ from student_notebooks import STUDENT_DIR, tags  # noqa: E402
 
 CHAPTERS = sorted((REPO / "chapters").glob("*.ipynb"))
 LENET = REPO / "chapters" / "01_lenet.ipynb"
+ALEXNET = REPO / "chapters" / "02_alexnet.ipynb"
 
 
 def graded_chapters():
@@ -56,38 +57,43 @@ def section(feedback: str, heading_start: str) -> str:
     return feedback.split(f"## {heading_start}", 1)[1].split("\n## ", 1)[0]
 
 
-# --- one chapter end to end ----------------------------------------------------------------------
+# --- real chapters end to end, each executed once (nbval runs it once more) -----------------------
 
 @pytest.fixture(scope="module")
-def lenet(tmp_path_factory):
-    """(csv rows, outcomes, feedback folder) of the three LeNet submissions, graded two at a time."""
-    folder = tmp_path_factory.mktemp("lenet")
+def graded(tmp_path_factory):
+    """Two real submissions, graded side by side: LeNet's instructor notebook with one typical mistake
+    (every other exercise solved), and AlexNet's untouched student notebook. Two chapters, one run
+    each, so that with nbval no chapter runs more than twice in `make test`."""
+    folder = tmp_path_factory.mktemp("graded")
     nbformat.write(with_mistake(LENET), folder / "mistake.ipynb")
-    submissions = {"instructor": LENET, "untouched": STUDENT_DIR / LENET.name, "mistake": folder / "mistake.ipynb"}
-    outcomes = dict(zip(submissions, grade_all([(LENET, p) for p in submissions.values()], 2, time_limit=300)))
-    rows, feedback = report(LENET, outcomes, folder / "out")
-    return rows, outcomes, feedback
+    jobs = {"mistake": (LENET, folder / "mistake.ipynb"), "untouched": (ALEXNET, STUDENT_DIR / ALEXNET.name)}
+    outcomes = dict(zip(jobs, grade_all(list(jobs.values()), 2, time_limit=300)))
+    return {student: (*report(chapter, {student: outcomes[student]}, folder / student), outcomes[student])
+            for student, (chapter, _) in jobs.items()}
 
 
 @pytest.mark.slow
-def test_the_instructor_notebook_gets_full_marks(lenet):
-    rows, outcomes, _ = lenet
-    failed = [c for c in outcomes["instructor"]["checks"] if not c["passed"]]
-    assert not failed, f"checks that fail on the solutions: {failed}"
-    row = rows["instructor"]
-    assert all(int(v) == maximum(k) for k, v in exercise_columns(row).items()), row
+def test_the_solutions_get_full_marks_and_a_typical_mistake_loses_points_on_its_exercise_only(graded):
+    rows, feedback_dir, outcome = graded["mistake"]
+    row, mistaken = rows["mistake"], MISTAKES["01_lenet"][0]
+    scores = exercise_columns(row)
+    assert [k for k, v in scores.items() if int(v) < maximum(k)] == [
+        next(k for k in scores if k.startswith(f"Exercise {mistaken} "))], scores
+    failed = {c["exercise"] for c in outcome["checks"] if not c["passed"]}
+    exercises, _ = chapter_checks(LENET)
+    assert failed == {e.label for e in exercises if e.number == mistaken}, f"checks failing on solutions: {failed}"
     assert row["note"] == "" and row["flags"] == "", row
-    assert outcomes["instructor"]["first_error"] is None
+    assert "FAILED" in section((feedback_dir / "mistake.md").read_text(), f"Exercise {mistaken}")
 
 
 @pytest.mark.slow
-def test_the_untouched_student_notebook_gets_zero_and_feedback_on_every_exercise(lenet):
-    rows, outcomes, feedback_dir = lenet
+def test_the_untouched_student_notebook_gets_zero_and_feedback_on_every_exercise(graded):
+    rows, feedback_dir, outcome = graded["untouched"]
     row = rows["untouched"]
     assert all(int(v) == 0 for v in exercise_columns(row).values()) and total(row) == 0, row
-    assert not any(c["passed"] for c in outcomes["untouched"]["checks"] if not c["hidden"])
+    assert not any(c["passed"] for c in outcome["checks"] if not c["hidden"])
     feedback = (feedback_dir / "untouched.md").read_text()
-    exercises, checks = chapter_checks(LENET)
+    exercises, checks = chapter_checks(ALEXNET)
     for exercise in exercises:
         text = section(feedback, f"{exercise.heading}\n")
         if any(c.exercise == exercise.label for c in checks):
@@ -95,17 +101,6 @@ def test_the_untouched_student_notebook_gets_zero_and_feedback_on_every_exercise
         else:
             assert "Graded by your instructor." in text
 
-
-@pytest.mark.slow
-def test_a_typical_mistake_costs_points_on_its_exercise_only(lenet):
-    rows, _, feedback_dir = lenet
-    scores = exercise_columns(rows["mistake"])
-    wrong = [k for k, v in scores.items() if int(v) < maximum(k)]
-    assert wrong == [next(k for k in scores if k.startswith(f"Exercise {MISTAKES['01_lenet'][0]} "))], scores
-    assert "FAILED" in (feedback_dir / "mistake.md").read_text()
-
-
-# --- every chapter's checks, without running them -------------------------------------------------
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_every_check_parses_and_belongs_to_a_code_exercise(chapter):
