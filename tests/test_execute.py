@@ -72,9 +72,9 @@ def test_comparison_runs_after_the_others_side_by_side(tmp_path):
 
 def test_record_execution_keeps_one_entry_per_kind_of_device(tmp_path):
     path = tmp_path / "executions.json"
-    record_execution("01_lenet", 684.4, "cpu (2 threads)", path)
-    record_execution("01_lenet", 80.2, "cuda:0 (NVIDIA H100 80GB HBM3)", path)
-    record_execution("01_lenet", 600.0, "cpu (2 threads)", path)
+    record_execution("01_lenet", 684.4, "cpu (2 threads)", "abc", path)
+    record_execution("01_lenet", 80.2, "cuda:0 (NVIDIA H100 80GB HBM3)", "abc", path)
+    record_execution("01_lenet", 600.0, "cpu (2 threads)", code_commit(), path)
     runs = json.loads(path.read_text())["01_lenet"]
     assert runs["cpu"]["seconds"] == 600 and runs["gpu"]["seconds"] == 80
     assert runs["gpu"]["device"].startswith("cuda")

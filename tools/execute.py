@@ -77,17 +77,17 @@ def default_jobs(num_chapters: int) -> int:
     return max(1, min(num_chapters, int(gib // GPU_GIB_PER_CHAPTER), os.cpu_count() or 1))
 
 
-def record_execution(chapter: str, seconds: float, device: str, path: Path = EXECUTIONS_PATH) -> None:
+def record_execution(chapter: str, seconds: float, device: str, commit: str | None,
+                     path: Path = EXECUTIONS_PATH) -> None:
     """Keep the latest full-run wall time per chapter and kind of device ("gpu" or "cpu"), with the
-    version and commit of the code that produced the stored outputs."""
+    version and the commit (taken before the run changed any file) of the code that produced it."""
     from utils import __version__
-    from utils.results import code_commit
 
     records = json.loads(path.read_text()) if path.exists() else {}
     kind = "gpu" if device.startswith("cuda") else "cpu"
     records.setdefault(chapter, {})[kind] = {"device": device, "seconds": round(seconds),
                                              "date": time.strftime("%Y-%m-%d"), "course_version": __version__,
-                                             "commit": code_commit()}
+                                             "commit": commit}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
 
@@ -179,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     lock_path = Path(tempfile.gettempdir()) / "cnn-course-execute.lock"
     with open(lock_path, "w") as lock:  # two executions never share (and slow down) one machine
         fcntl.flock(lock, fcntl.LOCK_EX)
+        from utils.results import code_commit
+
+        commit = code_commit()  # before the run rewrites the notebooks and results
         started_at, started = time.time(), time.perf_counter()
         seconds = run_all(args.notebooks, jobs)
         total = time.perf_counter() - started
@@ -186,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         for path, wall in seconds.items():
             if path not in failed:
-                record_execution(path.stem, wall, device)
+                record_execution(path.stem, wall, device, commit)
     print(f"\n{'chapter':<16}{'device':<36}{'wall time':>10}{'main-run test acc':>19}")
     for path in args.notebooks:
         outcome = seconds[path]

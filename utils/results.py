@@ -58,6 +58,9 @@ def code_commit() -> str | None:
     return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
+COMMIT_AT_IMPORT = code_commit()  # the code this process runs, even if the files change before it saves
+
+
 def save_results(name: str, history: History, net: nn.Module, *, test_acc: float, **settings: Any) -> Path:
     """Save a run (its history, the model's costs, the final test accuracy and your settings)
     as results_dir()/<name>.json, and return that path."""
@@ -67,7 +70,7 @@ def save_results(name: str, history: History, net: nn.Module, *, test_acc: float
     record = {
         "name": name, "quick_mode": is_quick(),
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "course_version": __version__, "commit": code_commit(),
+        "course_version": __version__, "commit": COMMIT_AT_IMPORT,
         "torch": torch.__version__, "device": history.device, "test_acc": test_acc,
         "costs": costs, "settings": settings, "history": history.to_dict(),
     }
