@@ -74,7 +74,8 @@ def test_release_refuses_a_dirty_tree_and_an_old_version_then_tags(tmp_path):
     assert '__version__ = "9.0.0"' in (clone / "utils" / "__init__.py").read_text() and current != "9.0.0"
     for folder in ("chapters", "book/colab"):
         for notebook in sorted((clone / folder).glob("*.ipynb")):
-            assert "classic-cnns-pytorch@v9.0.0\"" in notebook.read_text(), notebook
+            first_code = next(c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code")
+            assert 'classic-cnns-pytorch@v9.0.0"' in first_code.source, notebook
     assert "## 9.0.0 (" in (clone / "CHANGELOG.md").read_text()
 
 
