@@ -99,8 +99,11 @@ $(MATHJAX):
 	  cp -r $$tmp/package/es5/{tex-mml-chtml.js,input,output,ui,a11y,adaptors} book/static/mathjax/ && rm -rf $$tmp; \
 	else echo "npm not found: the book will load MathJax from its CDN and needs a network to show equations"; fi
 
-# The four stages; the two editions of the book build side by side (they share nothing).
-test: test-unit test-notebooks
+# The unit tests and the notebooks in one pytest session, so that both cores stay busy to the end;
+# then both editions of the book side by side (they share nothing); then the browser test.
+test: setup
+	CNN_COURSE_QUICK=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n auto --dist loadfile \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=15 tests $(NOTEBOOKS)
 	$(MAKE) -j2 book book-instructor
 	$(MAKE) test-browser
 
@@ -108,11 +111,11 @@ test: test-unit test-notebooks
 test-fast: setup
 	$(PY) -m pytest -q -n auto -m "not browser and not slow" tests
 
-# pytest-xdist: one worker per core; a test that starts kernels gives each one thread.
+# The unit tests alone (the unit tests run in full mode: tests/conftest.py unsets quick mode).
 test-unit: setup
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n auto --durations=10 tests
 
-# Each notebook stays in one worker (its cells share one kernel), the notebooks side by side.
+# Every chapter top to bottom in quick mode; each notebook stays in one worker (its cells share a kernel).
 test-notebooks: setup
 	CNN_COURSE_QUICK=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n auto --dist loadfile \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=10 $(NOTEBOOKS)

@@ -5,10 +5,14 @@ import torch
 from utils.data import TensorBatches
 
 
-@pytest.fixture(autouse=True)
-def full_mode(monkeypatch):
-    monkeypatch.delenv("CNN_COURSE_QUICK", raising=False)
-    monkeypatch.delenv("CNN_COURSE_RESULTS", raising=False)
+@pytest.fixture(autouse=True, scope="module")
+def full_mode():
+    """Module-wide, so that module fixtures see full mode too; restored after the module, because
+    `make test` runs the notebooks in quick mode in the same pytest session."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("CNN_COURSE_QUICK", raising=False)
+        patch.delenv("CNN_COURSE_RESULTS", raising=False)
+        yield
 
 
 def make_batches(n: int = 256, batch_size: int = 32, shuffle: bool = True, seed: int = 0) -> TensorBatches:

@@ -281,15 +281,25 @@ CUT_OFF_TABLES = """scrolling_allowed => Array.from(document.querySelectorAll('a
 }).map((where, i) => where && {table: i, cut_off_by: where}).filter(Boolean)"""
 
 
-@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
-@pytest.mark.parametrize("page_name", PAGES)
-def test_no_table_is_cut_off(browser, servers, page_name, width):
-    """Every column of every table can be seen: at 1280 px without scrolling, on a phone at least by
-    scrolling the table's own box."""
-    for edition in EDITIONS:
-        with page_at(browser, f"{servers[edition]}/{page_name}.html", width) as (page, _):
-            cut_off = page.evaluate(CUT_OFF_TABLES, width < 1000)
-        assert not cut_off, f"{edition} {page_name} at {width} px: tables cut off {cut_off}"
+def pages_with_tables() -> list[tuple[str, str]]:
+    """(edition, page) for every built page whose HTML holds a table: only those can cut one off."""
+    return [(edition, page) for edition, root in EDITIONS.items() for page in PAGES
+            if (root / f"{page}.html").exists() and "<table" in (root / f"{page}.html").read_text(errors="ignore")]
+
+
+def test_no_table_is_cut_off(browser, servers):
+    """Every column of every table can be seen: in a 1280-px window without scrolling, on a 390-px phone
+    at least by scrolling the table's own box."""
+    pages = pages_with_tables()
+    assert any(page.endswith("comparison") for _, page in pages), "the comparison table is missing"
+    cut_off = []
+    for edition, page_name in pages:
+        with page_at(browser, f"{servers[edition]}/{page_name}.html") as (page, _):
+            for width in (1280, 390):
+                page.set_viewport_size({"width": width, "height": 900})
+                found = page.evaluate(CUT_OFF_TABLES, width < 1000)
+                cut_off += [f"{edition} {page_name} at {width} px: {found}"] if found else []
+    assert not cut_off, cut_off
 
 
 def test_comparison_table_is_an_html_table(browser, servers):
