@@ -17,12 +17,13 @@ from tools.pages_url import repository_url
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((REPO / "chapters").glob("[0-9]*.md"))
 INSTALL_LINE = re.compile(r'"cnn-course-utils @ git\+[^"]*"')
+VERSION_LINE = re.compile(r'^__version__ = "([^"]+)"', re.MULTILINE)  # in utils/__init__.py
 
 
 def course_version() -> str:
     """utils.__version__, read from the source (importing utils would import torch)."""
     text = (REPO / "utils" / "__init__.py").read_text()
-    return re.search(r'^__version__ = "([^"]+)"', text, re.MULTILINE)[1]
+    return VERSION_LINE.search(text)[1]
 
 
 def git_ref(version: str) -> str:

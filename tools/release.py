@@ -18,7 +18,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from tools.colab_pin import CHAPTERS, course_version, git_ref, pin_chapters
+from tools.colab_pin import CHAPTERS, VERSION_LINE, course_version, git_ref, pin_chapters
 
 REPO = Path(__file__).resolve().parents[1]
 CHANGELOG = REPO / "CHANGELOG.md"
@@ -64,8 +64,7 @@ def release_changelog(text: str, version: str, date: str) -> str:
 
 def set_version(version: str) -> None:
     init = REPO / "utils" / "__init__.py"
-    init.write_text(re.sub(r'^__version__ = "[^"]+"', f'__version__ = "{version}"', init.read_text(), count=1,
-                           flags=re.MULTILINE))
+    init.write_text(VERSION_LINE.sub(f'__version__ = "{version}"', init.read_text(), count=1))
 
 
 def release(version: str, tests: str) -> None:
