@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from utils import activation_bytes, count_macs
+from utils import activation_bytes, conv_map_sizes, count_macs
 
 
 def test_linear_layer_macs_and_output_bytes():
@@ -61,3 +61,11 @@ def test_image_sizes_without_channels_or_with_a_batch_axis_are_named_or_read_rig
         count_macs(net, (10, 10))
     with pytest.raises(ValueError, match=r"without the batch axis.*got \(2, 3, 10, 10\)"):
         count_macs(net, (2, 3, 10, 10))
+
+
+def test_conv_map_sizes_names_each_spatial_convolution_and_the_map_it_sees():
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.MaxPool2d(2), nn.Conv2d(4, 4, 1),
+                        nn.Conv2d(4, 8, 3, padding=1), nn.MaxPool2d(2), nn.Conv2d(8, 8, 3, padding=1))
+    sizes = conv_map_sizes(net, (1, 8, 8))
+    assert sizes == {"0": (8, 8), "3": (4, 4), "5": (2, 2)}  # the 1x1 convolution is left out
+    assert list(sizes) == ["0", "3", "5"]

@@ -87,3 +87,17 @@ def test_a_damaged_results_file_is_skipped_with_a_warning_and_the_others_still_l
     with pytest.warns(UserWarning, match=r"Skipped .*cut_short.json: it is not a valid results file.*Delete it, or run"):
         runs = load_results()
     assert "my_net" in runs and "cut_short" not in runs and "lenet" in runs
+
+
+def test_saved_weights_load_into_a_fresh_network_and_a_misfit_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNN_COURSE_RESULTS", str(tmp_path))
+    trained = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    save_results("tiny", history(), trained, test_acc=0.78, hidden=0)
+    fresh = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    record = utils.load_weights("tiny", fresh)
+    assert record["test_acc"] == 0.78
+    assert all((a == b).all() for a, b in zip(trained.state_dict().values(), fresh.state_dict().values()))
+    with pytest.raises(ValueError, match="build it with the settings that run used"):
+        utils.load_weights("tiny", nn.Sequential(nn.Flatten(), nn.Linear(64, 12)))
+    with pytest.raises(FileNotFoundError, match="Run the chapter that trains it"):
+        utils.load_weights("never-run", fresh)

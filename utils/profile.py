@@ -60,3 +60,24 @@ def activation_bytes(net: nn.Module, input_size: Sequence[int]) -> int:
         for handle in handles:
             handle.remove()
     return total
+
+
+def conv_map_sizes(net: nn.Module, input_size: Sequence[int]) -> dict[str, tuple[int, int]]:
+    """The (height, width) of the map that each spatial convolution (kernel larger than 1x1) sees, by
+    module name, in the order of the forward pass. On a 1x1 map a padded 3x3 convolution uses only
+    its centre weight: the smallest size here says whether the last stage still has a spatial map."""
+    sizes = {}
+    names = {module: name for name, module in net.named_modules()}
+
+    def record(module: nn.Module, inputs: tuple) -> None:
+        sizes[names[module]] = tuple(inputs[0].shape[-2:])
+
+    spatial = [m for m in net.modules() if isinstance(m, nn.Conv2d) and max(m.kernel_size) > 1]
+    handles = [m.register_forward_pre_hook(record) for m in spatial]
+    try:
+        with eval_mode(net), torch.no_grad():
+            net(_one_example(net, input_size))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return sizes

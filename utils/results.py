@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from . import __version__
-from .common import atomic_write_json
+from .common import atomic_write, atomic_write_json
 from .profile import activation_bytes, count_macs
 from .runtime import is_quick
 from .training import History
@@ -63,7 +63,8 @@ COMMIT_AT_IMPORT = code_commit()  # the code this process runs, even if the file
 
 def save_results(name: str, history: History, net: nn.Module, *, test_acc: float, **settings: Any) -> Path:
     """Save a run (its history, the model's costs, the final test accuracy and your settings)
-    as results_dir()/<name>.json, and return that path."""
+    as results_dir()/<name>.json, the trained weights as <name>.pt beside it (load_weights reads
+    them), and return the JSON's path."""
     costs = {"parameters": sum(p.numel() for p in net.parameters()),
              "macs_per_example": count_macs(net, history.image_shape),
              "activation_bytes_per_example": activation_bytes(net, history.image_shape)}
@@ -74,7 +75,31 @@ def save_results(name: str, history: History, net: nn.Module, *, test_acc: float
         "torch": torch.__version__, "device": history.device, "test_acc": test_acc,
         "costs": costs, "settings": settings, "history": history.to_dict(),
     }
+    # Weights first: a JSON without its .pt would announce weights that are not there.
+    state = {key: value.detach().cpu() for key, value in net.state_dict().items()}
+    atomic_write(results_dir() / f"{name}.pt", lambda file: torch.save(state, file))
     return atomic_write_json(results_dir() / f"{name}.json", record)
+
+
+def load_weights(name: str, net: nn.Module) -> dict[str, Any]:
+    """Load the weights of the run `name` into `net` (built with the run's settings) and return the
+    run's record. Your own run (results_dir()) is preferred to the book's."""
+    for folder in (results_dir(), BOOK_RESULTS):
+        weights, record = folder / f"{name}.pt", folder / f"{name}.json"
+        if weights.is_file() and record.is_file():
+            break
+    else:
+        raise FileNotFoundError(
+            f"No saved weights for the run {name!r} in {results_dir()} or {BOOK_RESULTS}. Run the chapter "
+            "that trains it (its main run calls save_results), or train a network here instead.")
+    try:
+        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    except RuntimeError as error:  # missing or unexpected keys, or other shapes
+        raise ValueError(
+            f"The weights in {weights} do not fit this network: build it with the settings that run used "
+            f"({json.loads(record.read_text()).get('settings')}). PyTorch said: {str(error).splitlines()[0]}"
+        ) from None
+    return json.loads(record.read_text())
 
 
 def _read_runs(folder: Path, source: str) -> dict[str, dict[str, Any]]:
