@@ -1,0 +1,24 @@
+"""utils/networks/ holds the chapters' own network definitions, current and working."""
+import pytest
+import torch
+
+from tools import collect_networks
+from utils import networks
+
+
+def test_utils_networks_is_what_the_chapters_define():
+    stale = [path.name for path, text in collect_networks.expected_files().items()
+             if not path.is_file() or path.read_text() != text]
+    assert not stale, f"run python -m tools.collect_networks: {stale} differ from the chapters"
+
+
+@pytest.mark.parametrize("build, side", [
+    (lambda: networks.lenet.lenet(), 28),
+    (lambda: networks.alexnet.alexnet(widths=(32, 96, 192, 128, 128), hidden=1024), 64),
+    (lambda: networks.vgg.vgg(networks.vgg.CONFIGS["A"], 1, 10, image_side=32, width=0.25, hidden=512), 32),
+    (lambda: networks.googlenet.GoogLeNet(width=0.25), 48),
+    (lambda: networks.resnet.resnet("resnet18", width=0.25, in_channels=1, num_classes=10), 48),
+])
+def test_each_network_classifies_a_fashion_mnist_batch(build, side):
+    net = build().eval()
+    assert net(torch.zeros(2, 1, side, side)).shape == (2, 10)
