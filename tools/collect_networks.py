@@ -22,7 +22,7 @@ NETWORKS = {
     "lenet": ("01_lenet", ["lenet"]),
     "alexnet": ("02_alexnet", ["alexnet", "TORCHVISION_WIDTHS"]),
     "vgg": ("03_vgg", ["vgg", "CONFIGS"]),
-    "googlenet": ("04_googlenet", ["GoogLeNet", "INCEPTION_WIDTHS"]),
+    "googlenet": ("04_googlenet", ["GoogLeNet", "INCEPTION_WIDTHS", "googlenet_loss"]),
     "resnet": ("05_resnet", ["resnet", "ResNet", "ARCHITECTURES"]),
 }
 SKIPPED_TAGS = {"solution", "hidden-check", "remove-cell"}  # exercises' code is not the chapter's model

@@ -2,6 +2,7 @@
 edit the chapter and run `python -m tools.collect_networks`."""
 from collections import OrderedDict
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -179,3 +180,17 @@ class GoogLeNet(nn.Module):
             ):
                 aux_logits.append(self.aux[name](x))
         return (x, *aux_logits) if aux_logits else x
+
+
+def googlenet_loss(
+    output: torch.Tensor | tuple,
+    labels: torch.Tensor,
+    aux_weight: float = 0.3,
+) -> torch.Tensor:
+    """Cross-entropy of the main logits plus `aux_weight` times that of each auxiliary head."""
+    if not isinstance(output, tuple):
+        return F.cross_entropy(output, labels)
+    main, *aux = output
+    return F.cross_entropy(main, labels) + aux_weight * sum(
+        F.cross_entropy(a, labels) for a in aux
+    )
