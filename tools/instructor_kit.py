@@ -98,7 +98,7 @@ def write_kit(out: Path, chapters: Path = REPO / "chapters") -> Path:
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     (out / "README.md").write_text(README.format(
         version=manifest["course_version"], commit=commit or "unknown", date=manifest["made"][:10],
-        count=len(rubrics), kit=out, levels=", ".join(LEVELS)))
+        count=len(rubrics), kit=out.resolve(), levels=", ".join(LEVELS)))
     return out
 
 
