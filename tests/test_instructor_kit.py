@@ -57,9 +57,11 @@ def test_the_box_shows_its_own_folders_and_not_a_kit(kit):
     assert sandbox.shown_in_box(kit) is None and sandbox.shown_in_box(REPO / "chapters") is None
 
 
-def test_grading_with_a_folder_that_is_not_a_kit_says_how_to_make_one(tmp_path):
+def test_grading_with_a_folder_that_is_not_a_kit_says_how_to_make_one(tmp_path, kit):
     with pytest.raises(SystemExit, match="python -m tools.instructor_kit"):
         grade(["01_lenet", str(tmp_path), "--kit", str(tmp_path)])
+    with pytest.raises(SystemExit, match="name the chapter"):  # a file would be graded without the kit
+        grade([str(CHAPTERS[0]), str(tmp_path), "--kit", str(kit)])
 
 
 @pytest.mark.slow

@@ -236,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     chapters = CHAPTERS
     if args.kit is not None:
         from tools.instructor_kit import kit_chapters
+        if Path(args.chapter).suffix:  # a path would bypass the kit's copy of the chapter
+            raise SystemExit(f"with --kit, name the chapter (01_lenet or 1), not a file: {args.chapter}")
         chapters = kit_chapters(args.kit)
     csv_path = grade_folder(find_chapter(args.chapter, chapters), args.submissions, args.out, args.workers, args.time_limit,
                             not args.no_sandbox)
