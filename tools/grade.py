@@ -7,9 +7,11 @@ in a fresh kernel, sandboxed (tools/sandbox.py: no repository, no network, no ot
 submissions; `--no-sandbox` to opt out), in quick mode, with a time limit, two at a
 time. The chapter's check cells, public and hidden, give one point each. Writes
 `grades.csv` (a score per exercise per student, tamper flags, a note) and
-`feedback/STUDENT.md`. A
-broken, failing or endless submission scores zero with the reason; it never stops
-the run. Concept exercises are left to the instructor.
+`feedback/STUDENT.md`, and the rubrics of the exercises left to the instructor
+(`rubrics.md`, `rubrics.csv`). A broken, failing or endless submission scores zero
+on what did not run, with the reason; it never stops the run. With `--kit DIR` the
+chapter, its checks and its rubrics come from a private instructor kit
+(tools/instructor_kit.py) instead of the repository.
 """
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tools.grade_notebook import REPO, chapter_checks
+from tools.grade_notebook import REPO, chapter_checks, read_chapter
+from tools.rubrics import chapter_rubrics, write_tables
 
 CHAPTERS = REPO / "chapters"
 STUDENT_DIR = REPO / "book" / "colab"
@@ -40,16 +43,18 @@ GRADING_ENV = {
 }
 
 
-def find_chapter(name: str) -> Path:
-    """`01_lenet`, `1` or a path: the chapter notebook it names."""
+def find_chapter(name: str, folder: Path = CHAPTERS) -> Path:
+    """`01_lenet`, `1` or a path: the chapter it names, a notebook of `folder` (its .md where there are
+    no notebooks, as in an instructor kit)."""
     path = Path(name)
     if path.suffix in (".ipynb", ".md") and path.exists():
-        return path.with_suffix(".ipynb")
-    matches = [p for p in sorted(CHAPTERS.glob("*.ipynb"))
+        return path.with_suffix(".ipynb") if path.with_suffix(".ipynb").exists() else path  # the paired notebook
+    files = sorted(folder.glob("*.ipynb")) or sorted(folder.glob("[0-9]*.md"))
+    matches = [p for p in files
                if p.stem == name or (name.isdigit() and p.stem.split("_")[0].lstrip("0") == name.lstrip("0"))]
     if len(matches) != 1:
-        known = ", ".join(p.stem for p in sorted(CHAPTERS.glob("*.ipynb")))
-        raise SystemExit(f"no chapter {name!r}; choose one of {known}")
+        known = ", ".join(p.stem for p in files)
+        raise SystemExit(f"no chapter {name!r} in {folder}; choose one of {known}")
     return matches[0]
 
 
@@ -67,6 +72,8 @@ TAMPER_PATTERNS = {
 
 
 def _code_cells(notebook: Path) -> list[str]:
+    if notebook.suffix == ".md":  # a chapter of an instructor kit
+        return [c.source for c in read_chapter(notebook).cells if c.cell_type == "code"]
     cells = json.loads(notebook.read_text(errors="replace")).get("cells", [])
     return ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
             for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
@@ -76,7 +83,7 @@ def tamper_flags(chapter: Path, submission: Path) -> list[str]:
     """Names of TAMPER_PATTERNS found in the submission's code cells, leaving out cells handed out as they
     are (the chapter's own setup cells). A static scan: the code is read, never run."""
     handed_out = set()
-    for given in (chapter, STUDENT_DIR / chapter.name):
+    for given in (chapter, STUDENT_DIR / f"{chapter.stem}.ipynb"):
         try:
             handed_out.update(_code_cells(given))
         except (OSError, ValueError, AttributeError):
@@ -190,7 +197,8 @@ def grade_all(jobs: list[tuple[Path, Path]], workers: int = 2, time_limit: float
 
 
 def write_report(chapter: Path, outcomes: dict[str, dict], out: Path) -> Path:
-    """grades.csv, feedback/STUDENT.md and timings.json in `out`; returns the CSV's path."""
+    """grades.csv, feedback/STUDENT.md, timings.json and the chapter's rubrics (rubrics.md, rubrics.csv:
+    for the instructor, never in the feedback) in `out`; returns the CSV's path."""
     (out / "feedback").mkdir(parents=True, exist_ok=True)
     header, rows = score_rows(chapter, outcomes)
     csv_path = out / "grades.csv"
@@ -199,6 +207,7 @@ def write_report(chapter: Path, outcomes: dict[str, dict], out: Path) -> Path:
     for student, outcome in outcomes.items():
         (out / "feedback" / f"{student}.md").write_text(feedback(chapter, student, outcome))
     (out / "timings.json").write_text(json.dumps({s: round(o["seconds"], 1) for s, o in outcomes.items()}, indent=1))
+    write_tables(chapter_rubrics(chapter), out, title=f"Rubrics for {chapter.stem}: the exercises you grade by hand")
     return csv_path
 
 
@@ -218,11 +227,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("grades"), help="where the CSV and feedback go")
     parser.add_argument("--workers", type=int, default=2, help="submissions graded at once")
     parser.add_argument("--time-limit", type=float, default=300, help="seconds per submission")
+    parser.add_argument("--kit", type=Path, help="a private instructor kit (tools/instructor_kit.py): grade with "
+                        "its chapters, hidden checks and rubrics instead of the repository's")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run the kernels without bubblewrap, with your rights (trusted submissions only)")
     args = parser.parse_args(argv)
     start = time.monotonic()
-    csv_path = grade_folder(find_chapter(args.chapter), args.submissions, args.out, args.workers, args.time_limit,
+    chapters = CHAPTERS
+    if args.kit is not None:
+        from tools.instructor_kit import kit_chapters
+        if Path(args.chapter).suffix:  # a path would bypass the kit's copy of the chapter
+            raise SystemExit(f"with --kit, name the chapter (01_lenet or 1), not a file: {args.chapter}")
+        chapters = kit_chapters(args.kit)
+    csv_path = grade_folder(find_chapter(args.chapter, chapters), args.submissions, args.out, args.workers, args.time_limit,
                             not args.no_sandbox)
     print(f"graded {args.submissions} in {time.monotonic() - start:.0f} s: {csv_path}")
     return 0

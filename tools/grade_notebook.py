@@ -44,9 +44,18 @@ class Check:
     hidden: bool
 
 
+def read_chapter(chapter: Path) -> nbformat.NotebookNode:
+    """A chapter as a notebook: the .ipynb, or the MyST .md twin (what an instructor kit holds) read by jupytext."""
+    if Path(chapter).suffix == ".md":
+        import jupytext
+
+        return jupytext.read(chapter, fmt="md:myst")
+    return nbformat.read(chapter, as_version=4)
+
+
 def chapter_checks(chapter: Path) -> tuple[list[Exercise], list[Check]]:
     """The chapter's exercises and check cells; a check belongs to the exercise before it."""
-    notebook = nbformat.read(chapter, as_version=4)
+    notebook = read_chapter(chapter)
     found, checks, current = exercises(notebook, chapter_number(chapter)), [], None
     labels = iter(e.label for e in found)
     for cell in notebook.cells:

@@ -147,3 +147,21 @@ def prepare_folders(workdir: Path) -> tuple[Path, Path]:
         if os.geteuid() == 0:
             os.chown(folder, NOBODY, NOBODY)
     return home, sockets
+
+
+def shown_folders() -> list[Path]:
+    """Every host path the box binds in, read from the command kernel_command builds (so it cannot drift)."""
+    placeholder = "/nonexistent-grading-folder"
+    args = kernel_command(["true"], Path(placeholder, "home"), Path(placeholder, "sockets"), Limits(), {})
+    return [Path(args[i + 1]) for i, arg in enumerate(args[:-1])
+            if arg in ("--ro-bind", "--bind") and not args[i + 1].startswith(placeholder)]
+
+
+def shown_in_box(path: Path) -> Path | None:
+    """The folder bound into the box that holds `path`, or None when a kernel in the box cannot see it."""
+    path = Path(path).resolve()
+    for shown in shown_folders():
+        shown = shown.resolve()
+        if path == shown or shown in path.parents:
+            return shown
+    return None

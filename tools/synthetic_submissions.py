@@ -73,11 +73,15 @@ if __name__ == "__main__":
 # --- a small synthetic chapter, to test the grader in seconds instead of minutes ---------------
 
 MINI_ANSWERS = {"9.1": "def f1(x=1):\n    return x", "9.3": "def f2():\n    return 2"}
+# The worked answer to the concept exercise 9.2, with its rubric (see tools/rubrics.py).
+MINI_SOLUTION_92 = ("```{solution} mini-ex-why\n:label: mini-sol-why\n\nBecause.\n\n**Rubric.**\n\n"
+                    "- **Full credit:** says why, with a reason.\n- **Partial credit:** a reason without the why.\n"
+                    "- **No credit:** neither.\n```")
 
 
 def mini_chapter(folder: Path, with_checks: bool = True) -> Path:
     """`folder/09_mini.ipynb`: a chapter of three exercises (coding, concept, coding) with a public
-    and a hidden check on 9.1, a public one on 9.3, and solutions that pass them all."""
+    and a hidden check on 9.1, a public one on 9.3, solutions that pass them all, and a rubric for 9.2."""
     code, md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
 
     def exercise(kind: str, title: str, label: str) -> nbformat.NotebookNode:
@@ -94,7 +98,7 @@ def mini_chapter(folder: Path, with_checks: bool = True) -> Path:
                         'assert f1() == 1, f"f1() should return 1, got {f1()!r}."'),
                   check("# Check: f1(x) returns x for any x\nassert f1(5) == 5, "
                         '"f1(x) should return x, not a constant."', hidden=True)]
-    cells += [exercise("Concept", "why one is one", "mini-ex-why"), md("Because.", metadata={"tags": ["solution"]}),
+    cells += [exercise("Concept", "why one is one", "mini-ex-why"), md(MINI_SOLUTION_92),
               exercise("Coding", "f2() returns 2", "mini-ex-two"),
               code(MINI_ANSWERS["9.3"], metadata={"tags": ["solution"]})]
     if with_checks:

@@ -44,7 +44,9 @@ WHERE_SOLUTIONS_ARE = """\
 In the repository, the solutions are the code cells tagged `solution` in the chapter notebooks
 (`chapters/`), each right after the exercise it answers; this instructor edition is built from them
 with `make book-instructor`. The student edition, its search index, its downloadable notebooks and the
-notebooks that its Colab buttons open are built without them.
+notebooks that its Colab buttons open are built without them, and without the rubrics at the end of the
+worked answers. For your course's own hidden checks, changed each term without a fork, make a private
+instructor kit outside the repository (`make instructor-kit KIT=~/cnn-course-kit`, see {ref}`instructor-kit`).
 """
 
 

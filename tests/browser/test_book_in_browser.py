@@ -188,6 +188,31 @@ def test_no_solution_text_anywhere_in_student_files(chapter):
                 assert form not in content, f"solution line {line!r} found in {path.relative_to(REPO)}"
 
 
+def plain(text: str) -> str:
+    """Text without Markdown marks, quotes (Sphinx curls them) or line breaks, to compare source and page."""
+    return " ".join(re.sub(r"[`*'\"‘’“”]", "", text).split())
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_rubrics_show_in_the_instructor_edition_only(chapter):
+    """Each rubric (tools/rubrics.py) under its worked answer for instructors; nowhere in the student files."""
+    from bs4 import BeautifulSoup
+
+    from tools.rubrics import chapter_rubrics
+
+    rubrics = chapter_rubrics(REPO / f"{chapter}.ipynb")
+    assert rubrics, f"{chapter} has no exercise graded by hand"
+    instructor = plain(BeautifulSoup((EDITIONS["instructor"] / f"{chapter}.html").read_text(), "html.parser").get_text())
+    student = {p: plain(p.read_text(errors="ignore")) for p in EDITIONS["student"].rglob("*")
+               if p.suffix in (".html", ".js", ".ipynb", ".txt") and "_static" not in p.parts}
+    for rubric in rubrics:
+        for level, text in rubric.levels.items():
+            words = " ".join(plain(text).split()[:8])
+            assert f"{level}: {words}" in instructor, f"instructor edition: {rubric.number} {level} missing"
+            leaks = [str(p.relative_to(REPO)) for p, content in student.items() if words in content]
+            assert not leaks, f"the rubric of {rubric.number} is in {leaks}"
+
+
 @pytest.mark.parametrize("chapter", [c for c in CHAPTERS if not c.endswith("comparison")])  # it has no checks
 def test_public_checks_show_their_verdict_only_where_the_answers_are(chapter):
     """The stored "checks pass" came from the solutions: the student pages show the check code alone."""
