@@ -112,8 +112,8 @@ def run(args: argparse.Namespace, process: distributed.Process) -> dict:
 
     if args.sync_batchnorm:
         if device.type != "cuda":
-            raise ValueError("--sync-batchnorm needs GPUs (SyncBatchNorm has no CPU implementation). Leave it out "
-                             "on CPUs: each process then normalizes with its own shard's statistics.")
+            raise ValueError("--sync-batchnorm needs GPUs (SyncBatchNorm refuses CPU tensors). Leave it out on "
+                             "CPUs: each process then normalizes with its own shard's statistics.")
         net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
     model = DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None)
     shard = distributed.TrainShard(train_source, args.batch_size, process.rank, process.world_size, seed=args.seed,
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace, process: distributed.Process) -> dict:
             loss_sum += loss.detach() * len(labels)
             seen += len(labels)
             if args.first_step is not None and epoch == 0 and seen == len(labels) and process.is_main:
-                torch.save(net.state_dict(), args.first_step)
+                torch.save({k: v.cpu() for k, v in net.state_dict().items()}, args.first_step)
         totals = torch.stack([loss_sum, torch.tensor(float(seen), device=device)])
         dist.all_reduce(totals)  # loss and images of all processes (this also waits for the slowest)
         seconds = time.perf_counter() - started
