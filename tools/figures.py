@@ -671,8 +671,34 @@ def timeline(out: Path) -> Path:
     return save(fig, out, "timeline")
 
 
+def data_parallel(out: Path) -> Path:
+    """The appendix on DDP: two processes, each with its shard and model replica; the all-reduce joins them."""
+    fig, ax = canvas(5.3)
+    xs, w, h = (2.6, 7.4), 3.6, 0.52
+    launcher = box(ax, 5.0, 4.85, 9.3, 0.5, "torchrun --nproc-per-node=2: starts two processes, tells each its "
+                   "RANK, LOCAL_RANK, WORLD_SIZE\nand where to meet (MASTER_ADDR, MASTER_PORT)", "data", size=8.5)
+    order = box(ax, 5.0, 4.1, 7.2, 0.42, "this epoch's order of the training images: shuffled with seed + epoch, "
+                "the same in both", "data", size=8.5)
+    arrow(ax, (5.0, launcher[2]), (5.0, order[3]))
+    y_shard, y_model, y_grad, y_reduce, y_step = 3.3, 2.55, 1.8, 1.1, 0.45
+    for rank, x in enumerate(xs):
+        shard = box(ax, x, y_shard, w, h, f"rank {rank}'s shard: positions {rank}, {rank + 2}, {rank + 4}, ...\n"
+                    "a batch of b images per step", "data", size=8.5)
+        arrow(ax, (x, order[2]), (x, shard[3]))
+        model = box(ax, x, y_model, w, h, f"model replica {rank}\n(the same weights in both)", "conv", size=8.5)
+        arrow(ax, (x, shard[2]), (x, model[3]))
+        grad = box(ax, x, y_grad, w, h, f"forward, loss, backward:\nlocal gradient g{rank}", "norm", size=8.5)
+        arrow(ax, (x, model[2]), (x, grad[3]))
+        arrow(ax, (x, grad[2]), (x, y_reduce + 0.2))
+        step = box(ax, x, y_step, w, h, "optimizer step with g:\nthe same new weights", "dense", size=8.5)
+        arrow(ax, (x, y_reduce - 0.2), (x, step[3]))
+    box(ax, 5.0, y_reduce, 9.3, 0.4, "all-reduce during backward, bucket by bucket: both get g = (g0 + g1) / 2",
+        "merge", size=8.5)
+    return save(fig, out, "data_parallel")
+
+
 DIAGRAMS = [lenet, alexnet_vs_lenet, vgg_block, vgg_configs, inception, googlenet, residual_blocks,
-            bottleneck_blocks, timeline]
+            bottleneck_blocks, timeline, data_parallel]
 
 
 def render_all(out: Path = FIGURES) -> list[Path]:
