@@ -18,7 +18,7 @@ from .fashion_mnist import DataUnavailableError, prepare_fashion_mnist
 from .folders import FolderBatches, load_folder
 from .predict import load_class_mapping, predict, save_class_mapping
 from .profile import activation_bytes, count_macs
-from .results import load_results, results_dir, save_results
+from .results import load_results, load_weights, results_dir, save_results, stored_weights
 from .runtime import describe_device, is_quick, set_seed, try_gpu
 from .torchinfo_units import fix_torchinfo_units
 from .training import History, evaluate_accuracy, train
@@ -28,6 +28,6 @@ fix_torchinfo_units()  # every chapter imports utils before it prints a torchinf
 __all__ = [
     "__version__", "FASHION_MNIST_CLASSES", "CheckpointError", "DataUnavailableError", "FolderBatches", "History", "TensorBatches",
     "activation_bytes", "count_macs", "describe_device", "evaluate_accuracy", "is_quick", "load_class_mapping",
-    "load_data", "load_folder", "load_results", "predict", "prepare_fashion_mnist", "results_dir", "save_results",
-    "save_class_mapping", "set_seed", "train", "try_gpu",
+    "load_data", "load_folder", "load_results", "load_weights", "predict", "prepare_fashion_mnist", "results_dir", "save_results",
+    "save_class_mapping", "set_seed", "stored_weights", "train", "try_gpu",
 ]
