@@ -135,3 +135,12 @@ def test_full_mode_points_the_kernels_at_the_books_results_and_quick_mode_away_f
     monkeypatch.delenv("CNN_COURSE_RESULTS")
     set_mode(quick=True)
     assert "CNN_COURSE_RESULTS" not in os.environ
+
+
+def test_the_chapters_that_read_saved_weights_or_results_run_last():
+    from tools.execute import in_order
+
+    chapters = [Path(f"chapters/{n}.ipynb") for n in ("07_what_networks_see", "01_lenet", "06_comparison", "05_resnet")]
+    first, last = in_order(chapters)
+    assert [p.stem for p in first] == ["01_lenet", "05_resnet"]
+    assert [p.stem for p in last] == ["07_what_networks_see", "06_comparison"]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+import torch
 from torch import nn
 
 import utils
@@ -89,15 +90,35 @@ def test_a_damaged_results_file_is_skipped_with_a_warning_and_the_others_still_l
     assert "my_net" in runs and "cut_short" not in runs and "lenet" in runs
 
 
-def test_saved_weights_load_into_a_fresh_network_and_a_misfit_is_named(tmp_path, monkeypatch):
+def test_the_weights_are_saved_beside_the_record_and_load_into_a_fresh_network(tmp_path, monkeypatch):
     monkeypatch.setenv("CNN_COURSE_RESULTS", str(tmp_path))
-    trained = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
-    save_results("tiny", history(), trained, test_acc=0.78, hidden=0)
-    fresh = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
-    record = utils.load_weights("tiny", fresh)
-    assert record["test_acc"] == 0.78
-    assert all((a == b).all() for a, b in zip(trained.state_dict().values(), fresh.state_dict().values()))
-    with pytest.raises(ValueError, match="build it with the settings that run used"):
-        utils.load_weights("tiny", nn.Sequential(nn.Flatten(), nn.Linear(64, 12)))
-    with pytest.raises(FileNotFoundError, match="Run the chapter that trains it"):
-        utils.load_weights("never-run", fresh)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 4))
+    save_results("tiny", history(), net, test_acc=0.5)
+    assert results.stored_weights("tiny") == tmp_path / "tiny.pt" and not list(tmp_path.glob("*.partial"))
+    fresh = nn.Sequential(nn.Flatten(), nn.Linear(64, 4))
+    assert utils.load_weights("tiny", fresh) == tmp_path / "tiny.pt"
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), fresh.state_dict().values()))
+
+
+def test_the_books_weights_are_used_when_you_have_none(tmp_path, monkeypatch):
+    book = tmp_path / "book"
+    book.mkdir()
+    monkeypatch.setattr(results, "BOOK_RESULTS", book)
+    monkeypatch.setenv("CNN_COURSE_RESULTS", str(tmp_path / "mine"))
+    torch.save(nn.Linear(3, 2).state_dict(), book / "lenet.pt")
+    assert results.stored_weights("lenet") == book / "lenet.pt"
+    utils.load_weights("lenet", nn.Linear(3, 2))
+    save_results("lenet", history(), nn.Sequential(nn.Flatten(), nn.Linear(64, 4)), test_acc=0.5)  # now yours comes first
+    assert results.stored_weights("lenet") == tmp_path / "mine" / "lenet.pt"
+
+
+def test_missing_or_misfitting_weights_say_how_to_fix_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "BOOK_RESULTS", tmp_path / "book")
+    monkeypatch.setenv("CNN_COURSE_RESULTS", str(tmp_path / "mine"))
+    with pytest.raises(FileNotFoundError, match=r"'lenet'.*Run the chapter that trains it first.*quick version"):
+        utils.load_weights("lenet", nn.Linear(3, 2))
+    save_results("lenet", history(), nn.Sequential(nn.Flatten(), nn.Linear(64, 4)), test_acc=0.5)
+    with pytest.raises(ValueError, match=r"do not fit this network.*settings stored in lenet.json"):
+        utils.load_weights("lenet", nn.Sequential(nn.Flatten(), nn.Linear(64, 5)))  # other shapes
+    with pytest.raises(ValueError, match=r"do not fit this network"):
+        utils.load_weights("lenet", nn.Sequential(nn.Linear(64, 4)))  # other names

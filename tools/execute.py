@@ -4,8 +4,8 @@ This is how the book's stored outputs are made: a fresh kernel per notebook,
 quick mode off, executed in place, the .md twin re-synced. On a GPU several
 chapters run side by side (each its own kernel process), since one chapter
 alone leaves most of a large GPU idle; on CPUs they run one at a time, because
-they would only fight over the cores. The comparison chapter reads the others'
-results, so it always runs last. The wall time of each chapter goes to
+they would only fight over the cores. The comparison chapter and chapter 7 read the
+others' results and weights, so they always run last. The wall time of each chapter goes to
 utils/book_results/executions.json (per chapter and kind of device), and one
 table closes the run: chapter, device, wall time, main-run test accuracy.
 """
@@ -125,11 +125,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+READERS = ("comparison", "what_networks_see")  # chapters that read the others' results or weights
+
+
+def in_order(notebooks: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The chapters that train, then those that read what the others saved (they run after them)."""
+    last = [p for p in notebooks if p.stem.endswith(READERS)]
+    return [p for p in notebooks if p not in last], last
+
+
 def run_all(notebooks: list[Path], jobs: int) -> dict[Path, float | str]:
     """Execute the chapters (`jobs` at a time), then the comparison chapter(s) after them.
     Returns the wall time of each, or the error that stopped it."""
-    last = [p for p in notebooks if p.stem.endswith("comparison")]
-    first = [p for p in notebooks if p not in last]
+    first, last = in_order(notebooks)
     seconds = {}
     if jobs > 1 and len(first) > 1:
         # Each kernel gets its share of the cores instead of all of them.

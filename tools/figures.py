@@ -697,8 +697,37 @@ def data_parallel(out: Path) -> Path:
     return save(fig, out, "data_parallel")
 
 
+def cam(out: Path) -> Path:
+    """Chapter 7: the last feature maps feed the class scores (pooling, linear) and the two class activation maps."""
+    fig, ax = canvas(4.6)
+    maps = box(ax, 1.25, 2.55, 1.9, 0.9, "last feature maps\nC x h x w", "data")
+    rows = {"score": 3.85, "cam": 2.35, "grad": 0.85}
+    pool = box(ax, 3.45, rows["score"], 1.7, 0.7, "global average\npooling", "pool")
+    fc = box(ax, 6.05, rows["score"], 1.9, 0.7, "fully connected\nweights w[k, c]", "dense")
+    score = box(ax, 8.55, rows["score"], 1.9, 0.7, "score of class k", "data")
+    cam_box = box(ax, 5.2, rows["cam"], 4.4, 0.8, "CAM: sum over channels c of\nw[k, c] x map c", "merge")
+    grad_box = box(ax, 5.2, rows["grad"], 4.4, 0.95,
+                   "Grad-CAM: weight of map c = mean over positions\nof d(score k) / d(map c); weighted sum, ReLU",
+                   "merge", size=8.5)
+    cam_map = box(ax, 8.55, rows["cam"], 1.5, 0.8, "h x w map\n(CAM)", "data")
+    grad_map = box(ax, 8.55, rows["grad"], 1.5, 0.8, "h x w map\n(Grad-CAM)", "data")
+    polyline_arrow(ax, [(1.25, maps[3]), (1.25, rows["score"]), (pool[0], rows["score"])])
+    arrow(ax, (pool[1], rows["score"]), (fc[0], rows["score"]), "C numbers", size=7)
+    arrow(ax, (fc[1], rows["score"]), (score[0], rows["score"]))
+    arrow(ax, (maps[1], rows["cam"]), (cam_box[0], rows["cam"]))
+    polyline_arrow(ax, [(maps[1], maps[2] + 0.15), (maps[1] + 0.25, maps[2] + 0.15),
+                        (maps[1] + 0.25, rows["grad"]), (grad_box[0], rows["grad"])])
+    arrow(ax, (6.05, fc[2]), (6.05, cam_box[3]), "weights of class k", side="right", size=7)
+    polyline_arrow(ax, [(9.3, score[2]), (9.55, score[2] - 0.2), (9.55, grad_box[3] + 0.15),
+                        (grad_box[1], grad_box[3] - 0.15)])
+    ax.text(9.6, 2.9, "gradient", ha="left", va="center", fontsize=7, color=MUTED, rotation=90)
+    arrow(ax, (cam_box[1], rows["cam"]), (cam_map[0], rows["cam"]))
+    arrow(ax, (grad_box[1], rows["grad"]), (grad_map[0], rows["grad"]))
+    return save(fig, out, "cam")
+
+
 DIAGRAMS = [lenet, alexnet_vs_lenet, vgg_block, vgg_configs, inception, googlenet, residual_blocks,
-            bottleneck_blocks, timeline, data_parallel]
+            bottleneck_blocks, timeline, cam, data_parallel]
 
 
 def render_all(out: Path = FIGURES) -> list[Path]:

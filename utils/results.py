@@ -63,8 +63,8 @@ COMMIT_AT_IMPORT = code_commit()  # the code this process runs, even if the file
 
 def save_results(name: str, history: History, net: nn.Module, *, test_acc: float, **settings: Any) -> Path:
     """Save a run (its history, the model's costs, the final test accuracy and your settings)
-    as results_dir()/<name>.json, the trained weights as <name>.pt beside it (load_weights reads
-    them), and return the JSON's path."""
+    as results_dir()/<name>.json, and the network's weights (its state dict) beside it as <name>.pt;
+    return the path of the .json."""
     costs = {"parameters": sum(p.numel() for p in net.parameters()),
              "macs_per_example": count_macs(net, history.image_shape),
              "activation_bytes_per_example": activation_bytes(net, history.image_shape)}
@@ -75,31 +75,39 @@ def save_results(name: str, history: History, net: nn.Module, *, test_acc: float
         "torch": torch.__version__, "device": history.device, "test_acc": test_acc,
         "costs": costs, "settings": settings, "history": history.to_dict(),
     }
-    # Weights first: a JSON without its .pt would announce weights that are not there.
-    state = {key: value.detach().cpu() for key, value in net.state_dict().items()}
+    # Weights first, each file whole or not at all: a JSON must not announce weights that are not there.
+    state = {key: value.detach().cpu().contiguous() for key, value in net.state_dict().items()}
     atomic_write(results_dir() / f"{name}.pt", lambda file: torch.save(state, file))
     return atomic_write_json(results_dir() / f"{name}.json", record)
 
 
-def load_weights(name: str, net: nn.Module) -> dict[str, Any]:
-    """Load the weights of the run `name` into `net` (built with the run's settings) and return the
-    run's record. Your own run (results_dir()) is preferred to the book's."""
-    for folder in (results_dir(), BOOK_RESULTS):
-        weights, record = folder / f"{name}.pt", folder / f"{name}.json"
-        if weights.is_file() and record.is_file():
-            break
-    else:
+def stored_weights(name: str) -> Path | None:
+    """The weights that save_results stored for run `name`: yours (in results_dir()) if you saved
+    such a run, else the book's; None when neither exists. The run's record is the .json beside it."""
+    for folder in dict.fromkeys((results_dir(), BOOK_RESULTS)):
+        if (folder / f"{name}.pt").is_file():
+            return folder / f"{name}.pt"
+    return None
+
+
+def load_weights(name: str, net: nn.Module) -> Path:
+    """Load the stored weights of run `name` (see stored_weights) into `net`, a network freshly built
+    with the settings of that run; every tensor must fit. Returns the file it loaded."""
+    path = stored_weights(name)
+    if path is None:
         raise FileNotFoundError(
-            f"No saved weights for the run {name!r} in {results_dir()} or {BOOK_RESULTS}. Run the chapter "
-            "that trains it (its main run calls save_results), or train a network here instead.")
+            f"No stored weights for the run {name!r} (looked for {name}.pt in {results_dir()} and in "
+            f"{BOOK_RESULTS}). Run the chapter that trains it first (its main run saves them), or "
+            "train a quick version of the network where you need it.")
+    state = torch.load(path, map_location="cpu", weights_only=True)
     try:
-        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    except RuntimeError as error:  # missing or unexpected keys, or other shapes
+        net.load_state_dict(state)
+    except RuntimeError as error:
         raise ValueError(
-            f"The weights in {weights} do not fit this network: build it with the settings that run used "
-            f"({json.loads(record.read_text()).get('settings')}). PyTorch said: {str(error).splitlines()[0]}"
-        ) from None
-    return json.loads(record.read_text())
+            f"The weights in {path} do not fit this network: {str(error).splitlines()[0]} Build the network "
+            f"with the settings stored in {path.with_suffix('.json').name} (record['settings']), or run "
+            "its chapter again to save weights for the network as it is now built.") from None
+    return path
 
 
 def _read_runs(folder: Path, source: str) -> dict[str, dict[str, Any]]:
