@@ -6,7 +6,9 @@ start with training.py (`train`: the LeNet chapter's loop plus named extras), da
 checks.py (arguments and data checked before training, errors that name the fix),
 fashion_mnist.py (finding or downloading the files), checkpoint.py (resuming), live.py (plot and
 progress bar), results.py and profile.py (what the comparison chapter reads), folders.py and
-predict.py (your own images).
+predict.py (your own images). Imported by name where needed, not here: pretrained.py (torchvision's
+ImageNet weights in the chapters' models), transfer.py (fine-tuning) and photos.py (photo folders
+to fine-tune on: uploads, Google Drive, Flowers-102).
 """
 # The course's one version number (semantic versioning; see CHANGELOG.md). The package metadata reads
 # it from here, the Colab cells pin the matching tag, and results files record it.
