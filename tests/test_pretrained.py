@@ -137,3 +137,20 @@ def test_wrong_weights_and_wrong_networks_get_clear_errors(chapters):
     torch.save(torchvision.models.resnet18(weights=None).state_dict(), path)
     with pytest.raises(ValueError, match="num_classes=1000"):
         load_pretrained(chapters["05_resnet"]["resnet"]("resnet18", num_classes=10), RESNET18, rename=True)
+
+
+def test_chapter_code_takes_definitions_only(tmp_path):
+    from tools.chapter_code import chapter_definitions, definition_source
+
+    chapter = tmp_path / "99_toy.md"
+    chapter.write_text(
+        "# Toy\n\n```{code-cell} ipython3\nimport math\nWIDTHS = (1, 2)\nnet = train_for_hours()\n\n"
+        "def area(r):\n    return math.pi * r * r\n```\n\n"
+        "```{code-cell} ipython3\n:tags: [solution]\n\ndef answer():\n    return 42\n```\n"
+    )
+    source = definition_source(chapter)
+    assert "train_for_hours" not in source and "answer" not in source
+    namespace = chapter_definitions(chapter)
+    assert namespace["WIDTHS"] == (1, 2) and namespace["area"](1) == pytest.approx(3.14159, rel=1e-5)
+    with pytest.raises(FileNotFoundError, match="03_vgg"):
+        definition_source("99_nothing")
