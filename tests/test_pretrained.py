@@ -144,12 +144,12 @@ def test_chapter_code_takes_definitions_only(tmp_path):
 
     chapter = tmp_path / "99_toy.md"
     chapter.write_text(
-        "# Toy\n\n```{code-cell} ipython3\nimport math\nWIDTHS = (1, 2)\nnet = train_for_hours()\n\n"
+        "# Toy\n\n```{code-cell} ipython3\nimport math\nWIDTHS = (1, 2)\nnet = train_for_hours()\nfit_for_days()\n\n"
         "def area(r):\n    return math.pi * r * r\n```\n\n"
         "```{code-cell} ipython3\n:tags: [solution]\n\ndef answer():\n    return 42\n```\n"
     )
     source = definition_source(chapter)
-    assert "train_for_hours" not in source and "answer" not in source
+    assert "train_for_hours" not in source and "fit_for_days" not in source and "answer" not in source
     namespace = chapter_definitions(chapter)
     assert namespace["WIDTHS"] == (1, 2) and namespace["area"](1) == pytest.approx(3.14159, rel=1e-5)
     with pytest.raises(FileNotFoundError, match="03_vgg"):
