@@ -1,53 +1,53 @@
-"""The code of a chapter, read from its MyST markdown twin: `code_cells`, and `definitions`, which
-runs the cells that define given names and returns them, so that tests can compare chapters' models."""
+"""A chapter's own definitions (its models and their helpers), for tests that need them.
+
+    namespace = chapter_definitions("05_resnet")
+    net = namespace["resnet"]("resnet18")
+
+Only the top level of the code cells is read, and of it only the imports, function and class
+definitions, and assignments to UPPER_CASE names (configuration tables such as `CONFIGS`); nothing
+else runs, so no data is loaded and nothing is trained. Cells that belong to the exercises
+(tagged solution, check or hidden-check) are left out: tests get the chapter, not an answer.
+"""
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
+from typing import Any
 
-import torch
+import jupytext
 
-CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
-
-
-def code_cells(chapter: Path) -> list[str]:
-    """The source of every code cell of a chapter's .md file, options (`:tags:` lines) removed."""
-    cells = []
-    for match in CELL.finditer(Path(chapter).read_text()):
-        lines = match.group(1).splitlines()
-        while lines and (lines[0].startswith(":") or not lines[0].strip()):  # options, then blank lines
-            lines.pop(0)
-        cells.append("\n".join(lines))
-    return cells
+REPO = Path(__file__).resolve().parents[1]
+EXERCISE_TAGS = {"solution", "check", "hidden-check"}
+DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
 
 
-def defined_names(source: str) -> set[str]:
-    """The functions, classes and constants that a cell defines at its top level."""
-    names = set()
-    for node in ast.parse(source).body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names.update(t.id for t in targets if isinstance(t, ast.Name) and t.id.isupper())
-    return names
+def is_definition(node: ast.stmt) -> bool:
+    """Imports, defs, classes, and NAME = ... where every NAME is upper case (a constant)."""
+    if isinstance(node, DEFINITIONS):
+        return True
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return all(isinstance(t, ast.Name) and t.id.isupper() for t in targets)
+    return False
 
 
-def definitions(chapter: Path, wanted: set[str]) -> dict:
-    """Run, in a fresh namespace, the imports of the chapter and only the top-level definitions
-    (functions, classes, UPPER_CASE constants) of its cells, in order; return the namespace.
-    Raises KeyError naming what the chapter does not define."""
-    namespace: dict = {"torch": torch}
-    for source in code_cells(chapter):
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:  # IPython magics: no definitions there
+def definition_source(chapter: str | Path) -> str:
+    """The definitions of a chapter (a name such as "03_vgg" or a path to its .md), as one module's source."""
+    path = Path(chapter) if Path(chapter).suffix == ".md" else REPO / "chapters" / f"{chapter}.md"
+    if not path.is_file():
+        raise FileNotFoundError(f"No chapter {path}: pass a name such as '03_vgg' or the path of a chapter's .md file.")
+    kept = []
+    for cell in jupytext.read(path, fmt="md:myst").cells:
+        if cell.cell_type != "code" or EXERCISE_TAGS & set(cell.metadata.get("tags", [])):
             continue
-        keep = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))
-                or (isinstance(node, (ast.Assign, ast.AnnAssign)) and defined_names(ast.unparse(node)))]
-        exec(compile(ast.Module(keep, type_ignores=[]), str(chapter), "exec"), namespace)
-    missing = wanted - set(namespace)
-    if missing:
-        raise KeyError(f"{Path(chapter).name} defines no {', '.join(sorted(missing))}")
+        # IPython magics and shell lines are not Python: blank them before parsing.
+        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
+        kept += [ast.get_source_segment(source, node) for node in ast.parse(source).body if is_definition(node)]
+    return "\n\n".join(kept)
+
+
+def chapter_definitions(chapter: str | Path) -> dict[str, Any]:
+    """Run a chapter's definitions (see the module docstring) and return the names they define."""
+    namespace: dict[str, Any] = {"__name__": f"chapter_{Path(chapter).stem}"}
+    exec(compile(definition_source(chapter), f"<definitions of {chapter}>", "exec"), namespace)
     return namespace

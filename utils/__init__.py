@@ -7,6 +7,10 @@ checks.py (arguments and data checked before training, errors that name the fix)
 fashion_mnist.py (finding or downloading the files), checkpoint.py (resuming), live.py (plot and
 progress bar), results.py and profile.py (what the comparison chapter reads), folders.py and
 predict.py (your own images), inspect_cnn.py (saliency, occlusion, CAM and Grad-CAM for chapter 7).
+Imported by name where needed, not here: networks/ (the five networks, copied from chapters 1-5),
+pretrained.py (torchvision's ImageNet weights in the chapters' models), transfer.py (fine-tuning),
+photos.py (photo folders to fine-tune on: uploads, Google Drive, Flowers-102), distributed.py and
+ddp_train.py (data-parallel training under torchrun).
 """
 # The course's one version number (semantic versioning; see CHANGELOG.md). The package metadata reads
 # it from here, the Colab cells pin the matching tag, and results files record it.
