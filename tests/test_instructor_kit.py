@@ -33,7 +33,7 @@ def test_the_kit_holds_every_chapter_with_the_same_checks_and_the_rubrics(kit):
     for chapter in CHAPTERS:
         assert chapter_checks(kit / "chapters" / f"{chapter.stem}.md") == chapter_checks(chapter), chapter.stem
     with (kit / "rubrics.csv").open() as f:
-        assert len(list(csv.DictReader(f))) == len(all_rubrics()) == 20
+        assert len(list(csv.DictReader(f))) == len(all_rubrics()) > 0
     manifest = json.loads((kit / "kit.json").read_text())
     assert manifest["chapters"] == [c.stem for c in CHAPTERS] and manifest["course_version"]
     assert f"--kit {kit.resolve()}" in (kit / "README.md").read_text()
