@@ -26,6 +26,17 @@ def _one_example(net: nn.Module, input_size: Sequence[int]) -> Tensor:
     return torch.zeros(1, *size, device=model_device(net))
 
 
+def _forward_with_hooks(net: nn.Module, input_size: Sequence[int], handles: list) -> None:
+    """One forward pass of `_one_example` in eval mode without gradients, then remove the hooks
+    `handles` (whatever happens: a hook left behind would fire in every later pass)."""
+    try:
+        with eval_mode(net), torch.no_grad():
+            net(_one_example(net, input_size))
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 def count_macs(net: nn.Module, input_size: Sequence[int]) -> int:
     """Multiply-accumulates of one forward pass on one example of shape `input_size` (no batch axis,
     e.g. (1, 28, 28); see `_one_example`):
@@ -52,13 +63,7 @@ def activation_bytes(net: nn.Module, input_size: Sequence[int]) -> int:
 
     # Only leaves: a container's output is its last child's output and would be counted twice.
     leaves = [m for m in net.modules() if next(m.children(), None) is None]
-    handles = [m.register_forward_hook(add_output) for m in leaves]
-    try:
-        with eval_mode(net), torch.no_grad():
-            net(_one_example(net, input_size))
-    finally:
-        for handle in handles:
-            handle.remove()
+    _forward_with_hooks(net, input_size, [m.register_forward_hook(add_output) for m in leaves])
     return total
 
 
@@ -73,11 +78,5 @@ def conv_map_sizes(net: nn.Module, input_size: Sequence[int]) -> dict[str, tuple
         sizes[names[module]] = tuple(inputs[0].shape[-2:])
 
     spatial = [m for m in net.modules() if isinstance(m, nn.Conv2d) and max(m.kernel_size) > 1]
-    handles = [m.register_forward_pre_hook(record) for m in spatial]
-    try:
-        with eval_mode(net), torch.no_grad():
-            net(_one_example(net, input_size))
-    finally:
-        for handle in handles:
-            handle.remove()
+    _forward_with_hooks(net, input_size, [m.register_forward_pre_hook(record) for m in spatial])
     return sizes
