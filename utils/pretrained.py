@@ -35,6 +35,14 @@ def weights_file(weights: Any) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(weights.url).path).name
 
 
+def shown_path(path: Path) -> str:
+    """`path` as the reader would type it: under the home folder as ~/..., so no page shows the build machine's."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except ValueError:  # not under the home folder
+        return str(path)
+
+
 def fetch_state_dict(weights: Any, progress: bool = True) -> dict[str, torch.Tensor]:
     """The state dict of a torchvision `Weights` member, from the hub cache or downloaded into it."""
     if not hasattr(weights, "get_state_dict"):
@@ -48,7 +56,7 @@ def fetch_state_dict(weights: Any, progress: bool = True) -> dict[str, torch.Ten
         reason = getattr(error, "reason", None) or error
         raise WeightsUnavailableError(
             f"No {weights} weights here: downloading {path.name} failed ({reason}). Run this on Colab or a "
-            f"machine with internet, or copy the file from {weights.url} to {path}.") from None
+            f"machine with internet, or copy the file from {weights.url} to {shown_path(path)}.") from None
     print(said.getvalue(), end="")
     return state
 
