@@ -55,7 +55,10 @@ def files_of(batches):
 def test_train_test_layout_exposes_classes_mapping_and_lengths(split_root):
     train_iter, test_iter = load_folder(split_root, batch_size=3, resize=16)
     assert isinstance(train_iter, DataLoader) and isinstance(train_iter, FolderBatches)
-    assert isinstance(train_iter.dataset, ImageFolder)
+    # The dataset lists and numbers the files as torchvision's ImageFolder would (its attributes too).
+    reference, ours = ImageFolder(str(split_root / "train")), train_iter.dataset
+    assert (ours.classes, ours.class_to_idx, ours.samples, ours.targets) == (
+        reference.classes, reference.class_to_idx, reference.samples, reference.targets)
     assert train_iter.classes == test_iter.classes == ["blue", "red"]
     assert train_iter.class_to_idx == test_iter.class_to_idx == {"blue": 0, "red": 1}
     assert train_iter.num_examples == 12 and test_iter.num_examples == 5
