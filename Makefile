@@ -102,14 +102,15 @@ $(MATHJAX):
 	else echo "npm not found: the book will load MathJax from its CDN and needs a network to show equations"; fi
 
 # Both editions of the book first (side by side, from the stored outputs: nothing is executed),
-# then everything in one pytest session on both cores: unit tests, the notebooks in quick mode and
+# then everything in one pytest session on both cores: the notebooks in quick mode, unit tests and
 # the browser test of the built book. The book is built from the committed Colab notebooks as they
-# are, so that tests/test_student_notebooks.py still sees a stale one.
+# are, so that tests/test_student_notebooks.py still sees a stale one. The notebooks come first on
+# the command line: xdist hands out files in that order, and the long ones must not be left to the end.
 test: setup
 	$(MAKE) -j2 book-html book-instructor
 	CNN_COURSE_QUICK=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n auto --dist loadfile \
 		-m "browser or not browser" --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=15 \
-		tests $(NOTEBOOKS)
+		$(NOTEBOOKS) tests
 
 # The inner loop: the utils and tools unit tests, no Jupyter kernel started (under a minute).
 test-fast: setup
