@@ -12,6 +12,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from tools import gpu_bundle
@@ -40,6 +41,26 @@ def test_bundle_holds_repository_data_and_wheels_within_64_mb(bundle):
     assert os.access(bundle / "run.sh", os.X_OK)
 
 
+# A chapter in miniature: the bundle's utils, its Fashion-MNIST, one quick training run and its results.
+# Every real chapter is already executed by nbval in the same `make test`; what this test checks is the
+# bundle (offline install, data, the outputs and results that come back), so a notebook of seconds does.
+PROBE_CELLS = [
+    "import torch\nfrom torch import nn\n\nfrom utils import evaluate_accuracy, load_data, save_results, train",
+    "train_iter, test_iter = load_data(64)\nnet = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))\n"
+    "history = train(net, train_iter, test_iter, 1, 0.1, plot=False)",
+    "save_results('probe', history, net, test_acc=evaluate_accuracy(net, test_iter))\nprint('probe done')",
+]
+
+
+def probe_notebook(folder: Path) -> Path:
+    """00_probe.ipynb and its .md twin (run.sh copies both back) in `folder`."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in PROBE_CELLS])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, folder / "00_probe.ipynb")
+    (folder / "00_probe.md").write_text("\n\n".join(f"```python\n{code}\n```" for code in PROBE_CELLS) + "\n")
+    return folder / "00_probe.ipynb"
+
+
 @pytest.mark.slow
 @needs_inputs
 def test_run_sh_quick_mode_on_the_cpu_without_network(bundle, tmp_path):
@@ -50,19 +71,21 @@ def test_run_sh_quick_mode_on_the_cpu_without_network(bundle, tmp_path):
            "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "https_proxy": "http://127.0.0.1:9",
            "http_proxy": "http://127.0.0.1:9", "CNN_COURSE_DATA": str(tmp_path / "no-data-here")}
     env.pop("PYTHONPATH", None)  # the bundle's own copy of the repository must be what runs
-    # The comparison chapter alone: it runs in seconds, and every other chapter is already executed by
-    # nbval in the same `make test` (the bundle adds nothing chapter-specific).
-    result = subprocess.run([str(bundle / "run.sh"), str(out), "chapters/06_comparison.ipynb"], env=env,
+    env.pop("CNN_COURSE_RESULTS", None)
+    result = subprocess.run([str(bundle / "run.sh"), str(out), str(probe_notebook(tmp_path))], env=env,
                             capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"installed {len(gpu_bundle.wanted_wheels())} wheels" in result.stdout
     assert "no CUDA GPU" in result.stdout
     table = result.stdout.rstrip().splitlines()[-3:]  # the table comes last
-    assert [line.split()[0] for line in table] == ["chapter", "06_comparison", "all"]
+    assert [line.split()[0] for line in table] == ["chapter", "00_probe", "all"]
     assert table[1].split()[-2].endswith("s")  # its wall time
-    assert (out / "chapters" / "06_comparison.ipynb").is_file() and (out / "chapters" / "06_comparison.md").is_file()
+    executed = nbformat.read(out / "chapters" / "00_probe.ipynb", as_version=4)
+    assert "probe done" in executed.cells[-1].outputs[0]["text"]  # run with the bundle's data and utils
+    assert (out / "chapters" / "00_probe.md").is_file()
     assert "== exit status 0" in (out / "log.txt").read_text()
-    assert (out / "book_results" / "lenet.json").is_file()  # the results files come back with the notebooks
+    # The results files come back with the notebooks: this run's quick results and the book's.
+    assert (out / "book_results" / "probe.json").is_file() and (out / "book_results" / "lenet.json").is_file()
 
 
 def test_run_sh_without_outdir_is_an_error():
