@@ -29,6 +29,7 @@ help:
 	@echo "make release VERSION=X.Y.Z  tests, version, Colab pins, changelog, commit and tag vX.Y.Z"
 	@echo "make lock            regenerate requirements.lock (exact versions) from pyproject.toml and requirements.txt"
 	@echo "make book            build the student edition (no solutions) into _build/html"
+	@echo "make book-html       the student edition from the committed Colab notebooks (no regeneration)"
 	@echo "make book-instructor build the instructor edition (with solutions) into _build/instructor/html"
 	@echo "make student-notebooks  regenerate book/colab/ (chapters without solutions, for Colab)"
 	@echo "make grade CHAPTER=01_lenet SUBMISSIONS=dir OUT=grades [KIT=dir]  grade submitted student notebooks"
@@ -105,11 +106,12 @@ $(MATHJAX):
 # then everything in one pytest session on both cores: the notebooks in quick mode, unit tests and
 # the browser test of the built book. The book is built from the committed Colab notebooks as they
 # are, so that tests/test_student_notebooks.py still sees a stale one. The notebooks come first on
-# the command line: xdist hands out files in that order, and the long ones must not be left to the end.
+# the command line and xdist hands out files in that order (--no-loadscope-reorder: by default it
+# sorts them by their number of tests), so that the long notebooks are not left to the end.
 test: setup
 	$(MAKE) -j2 book-html book-instructor
 	CNN_COURSE_QUICK=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n auto --dist loadfile \
-		-m "browser or not browser" --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=15 \
+		--no-loadscope-reorder -m "browser or not browser" --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=15 \
 		$(NOTEBOOKS) tests
 
 # The inner loop: the utils and tools unit tests, no Jupyter kernel started (under a minute).
@@ -122,7 +124,7 @@ test-unit: setup
 
 # Every chapter top to bottom in quick mode; each notebook stays in one worker (its cells share a kernel).
 test-notebooks: setup
-	CNN_COURSE_QUICK=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n auto --dist loadfile \
+	CNN_COURSE_QUICK=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n auto --dist loadfile --no-loadscope-reorder \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=10 $(NOTEBOOKS)
 
 # The device check CI cannot do: every notebook in quick mode on the GPU, side by side.

@@ -12,6 +12,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 
@@ -35,7 +36,9 @@ def test_bundle_holds_repository_data_and_wheels_within_64_mb(bundle):
     assert gpu_bundle.folder_bytes(bundle) <= 64 * 10**6
     with tarfile.open(bundle / "repo.tar.gz") as archive:
         names = set(archive.getnames())
-    assert {"Makefile", "tools/execute.py", "tools/test_gpu.py", "chapters/01_lenet.ipynb"} <= names
+    assert {"Makefile", "tools/execute.py", "tools/test_gpu.py"} <= names
+    chapters = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "chapters").glob("*.ipynb"))
+    assert chapters and all(c in names and c.replace(".ipynb", ".md") in names for c in chapters)  # run.sh copies both
     assert sorted(p.name for p in (bundle / "data").iterdir()) == sorted(gpu_bundle.DATA_FILES)
     assert len(list((bundle / "wheels").glob("*.whl"))) == len(gpu_bundle.wanted_wheels())
     assert os.access(bundle / "run.sh", os.X_OK)
@@ -53,11 +56,14 @@ PROBE_CELLS = [
 
 
 def probe_notebook(folder: Path) -> Path:
-    """00_probe.ipynb and its .md twin (run.sh copies both back) in `folder`."""
+    """00_probe.ipynb in `folder`, paired like a chapter with a .md twin that is out of date (a stale
+    line): after the run, the twin that comes back must be re-synced from the executed notebook."""
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in PROBE_CELLS])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["jupytext"] = {"formats": "ipynb,md:myst"}
+    jupytext.write(notebook, folder / "00_probe.md", fmt="md:myst")
+    (folder / "00_probe.md").write_text((folder / "00_probe.md").read_text() + "\n# a stale line\n")
     nbformat.write(notebook, folder / "00_probe.ipynb")
-    (folder / "00_probe.md").write_text("\n\n".join(f"```python\n{code}\n```" for code in PROBE_CELLS) + "\n")
     return folder / "00_probe.ipynb"
 
 
@@ -82,7 +88,8 @@ def test_run_sh_quick_mode_on_the_cpu_without_network(bundle, tmp_path):
     assert table[1].split()[-2].endswith("s")  # its wall time
     executed = nbformat.read(out / "chapters" / "00_probe.ipynb", as_version=4)
     assert "probe done" in executed.cells[-1].outputs[0]["text"]  # run with the bundle's data and utils
-    assert (out / "chapters" / "00_probe.md").is_file()
+    twin = (out / "chapters" / "00_probe.md").read_text()
+    assert "a stale line" not in twin and "save_results('probe'" in twin  # synced with jupytext after the run
     assert "== exit status 0" in (out / "log.txt").read_text()
     # The results files come back with the notebooks: this run's quick results and the book's.
     assert (out / "book_results" / "probe.json").is_file() and (out / "book_results" / "lenet.json").is_file()

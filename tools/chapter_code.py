@@ -31,15 +31,16 @@ def is_definition(node: ast.stmt) -> bool:
     return False
 
 
-def chapter_cells(chapter: str | Path) -> list[str]:
+def chapter_cells(chapter: str | Path, skip: set[str] = EXERCISE_TAGS) -> list[str]:
     """The Python source of a chapter's code cells (a name such as "03_vgg" or a path to its .md),
-    leaving out the exercises' cells; IPython magics and shell lines are blanked (they are not Python)."""
+    leaving out cells tagged with any of `skip` (by default the exercises'); IPython magics and shell
+    lines are blanked (they are not Python)."""
     path = Path(chapter) if Path(chapter).suffix == ".md" else REPO / "chapters" / f"{chapter}.md"
     if not path.is_file():
         raise FileNotFoundError(f"No chapter {path}: pass a name such as '03_vgg' or the path of a chapter's .md file.")
     return ["\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
             for cell in jupytext.read(path, fmt="md:myst").cells
-            if cell.cell_type == "code" and not EXERCISE_TAGS & set(cell.metadata.get("tags", []))]
+            if cell.cell_type == "code" and not skip & set(cell.metadata.get("tags", []))]
 
 
 def definition_source(chapter: str | Path) -> str:

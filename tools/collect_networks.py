@@ -26,11 +26,14 @@ NETWORKS = {
     "resnet": ("05_resnet", ["resnet", "ResNet", "ARCHITECTURES"]),
 }
 
+# The exercises' code is not the chapter's model, nor is a hidden cell (Colab's install cell, say).
+SKIPPED_TAGS = {"solution", "hidden-check", "remove-cell"}
+
 
 def top_level_nodes(chapter: str) -> list[tuple[ast.stmt, str]]:
     """The statements of the chapter's code cells with their cell's source, in order, leaving out
-    the exercises' cells."""
-    return [(node, source) for source in chapter_cells(chapter) for node in ast.parse(source).body]
+    solutions, hidden checks and hidden cells."""
+    return [(node, source) for source in chapter_cells(chapter, SKIPPED_TAGS) for node in ast.parse(source).body]
 
 
 def defined_names(node: ast.stmt) -> list[str]:

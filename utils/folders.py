@@ -104,7 +104,10 @@ class ImageFiles(Dataset):
     def __init__(self, images: dict[str, list[Path]], transform: Any) -> None:
         self.classes = sorted(images)
         self.class_to_idx = {name: label for label, name in enumerate(self.classes)}
-        self.samples = [(str(path), label) for label, name in enumerate(self.classes) for path in images[name]]
+        # Folder by folder, then by file name, as ImageFolder walks a class folder (`train_size` and the
+        # shuffled order of a seed depend on this order).
+        self.samples = [(str(path), label) for label, name in enumerate(self.classes)
+                        for path in sorted(images[name], key=lambda path: (str(path.parent), path.name))]
         self.targets = [label for _, label in self.samples]
         self.transform = transform
 

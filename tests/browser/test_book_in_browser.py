@@ -1,7 +1,7 @@
 """The built book, as a reader sees it: headless Chromium against both editions served on localhost.
 
-Run after `make book book-instructor` (that is what `make test` does); marked `browser`,
-so plain `pytest tests` skips it. Screenshots land in _build/screenshots/ (the first architecture
+Run after `make book book-instructor` (`make test` builds both first, then runs this in its
+pytest session); marked `browser`, so plain `pytest tests` skips it. Screenshots land in _build/screenshots/ (the first architecture
 diagram of every chapter page in the light and dark theme among them).
 """
 from __future__ import annotations
