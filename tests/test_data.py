@@ -7,6 +7,7 @@ import torch
 
 import utils.data as data
 import utils.fashion_mnist as fashion_mnist
+from conftest import readme_quick_numbers
 from utils import FASHION_MNIST_CLASSES, DataUnavailableError, load_data
 
 
@@ -209,7 +210,8 @@ def test_the_class_names_are_in_the_order_of_the_label_numbers():
 def test_quick_mode_subsets_are_fixed_sized_and_keep_validation_apart(monkeypatch):
     monkeypatch.setenv("CNN_COURSE_QUICK", "1")
     first, again = load_data(64, val_size=1000, device="cpu"), load_data(64, val_size=1000, device="cpu")
-    assert [batches.num_examples for batches in first] == [2048, 512, 512]  # the sizes the README states
+    train_size, val_size, test_size = readme_quick_numbers(r"\(([\d,]+) training,\s+([\d,]+) validation and ([\d,]+) test images\)")
+    assert [batches.num_examples for batches in first] == [train_size, val_size, test_size]  # the README's sizes
     assert all(torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels) for a, b in zip(first, again))
     fingerprint = torch.randn(28 * 28, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     train_prints, val_prints = ({round(v, 6) for v in (b.images.reshape(len(b.images), -1).double() @ fingerprint).tolist()}

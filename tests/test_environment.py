@@ -1,6 +1,8 @@
 """The environment is the lock: requirements.lock pins everything the ranges ask for, and the
 packages whose output tests compare byte for byte are installed at the locked versions."""
 import re
+import subprocess
+import sys
 import tomllib
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -54,3 +56,12 @@ def test_byte_for_byte_tools_are_at_the_locked_version(package):
     assert installed == pins(REPO / "requirements.lock")[package], (
         f"{package} {installed} is installed, the lock says {pins(REPO / 'requirements.lock')[package]}: "
         "run `make setup` (tests compare this tool's output byte for byte)")
+
+
+def test_importing_utils_leaves_torchvision_unloaded():
+    """torchvision takes seconds to import; kernels, torchrun workers and the grader that never read an
+    image folder must not pay for it (utils/folders.py imports it where it is used)."""
+    probe = "import sys, utils; from utils import load_folder, predict; print(sorted(m for m in sys.modules if m.startswith('torchvision')))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]", f"importing utils loaded {result.stdout.strip()[:300]}"

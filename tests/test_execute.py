@@ -144,3 +144,13 @@ def test_the_chapters_that_read_saved_weights_or_results_run_last():
     first, last = in_order(chapters)
     assert [p.stem for p in first] == ["01_lenet", "05_resnet"]
     assert [p.stem for p in last] == ["07_what_networks_see", "06_comparison"]
+
+
+def test_quick_mode_refuses_a_notebook_git_tracks(tmp_path, capsys):
+    """A quick run executes in place: on a chapter of the book it would replace the stored outputs."""
+    with pytest.raises(SystemExit):
+        parse_args(["--quick", str(REPO / "chapters" / "01_lenet.ipynb")])
+    assert "make test-notebooks" in capsys.readouterr().err
+    outside = tiny_notebook(tmp_path / "01_copy.ipynb", "x = 1")  # a copy outside any checkout is fine
+    assert parse_args(["--quick", str(outside)]).quick
+    assert not parse_args([str(REPO / "chapters" / "01_lenet.ipynb")]).quick  # full mode refreshes the book

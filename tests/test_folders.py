@@ -43,7 +43,7 @@ def single_root(tmp_path):
 
 
 def files_of(batches):
-    """The image files behind a FolderBatches, whatever wraps the ImageFolder."""
+    """The image files behind a FolderBatches (a Subset of them when train_size kept some)."""
     dataset = batches.dataset
     if hasattr(dataset, "indices"):  # a Subset kept by train_size
         return {dataset.dataset.samples[i][0] for i in dataset.indices}
@@ -52,10 +52,27 @@ def files_of(batches):
 
 # --- layouts -------------------------------------------------------------------------------------
 
+def test_files_are_listed_in_imagefolders_order_in_both_layouts(single_root, split_root):
+    """Same files in the same order as ImageFolder (folder by folder, then by name): `train_size`
+    and the shuffled order of a seed depend on it, and so do a chapter's stored numbers."""
+    for root in (single_root, split_root / "train"):
+        write_images(root / "red" / "a", {"more": 2})  # a sub-folder that sorts before the files beside it
+        write_images(root / "red", {"b": 1})  # red/b/b_0.png
+    layouts = {single_root: (single_root, single_root), split_root: (split_root / "train", split_root / "test")}
+    for root, folders in layouts.items():
+        for batches, folder in zip(load_folder(root, 4, resize=8), folders):
+            reference = ImageFolder(str(folder), is_valid_file=files_of(batches).__contains__)
+            assert batches.dataset.samples == reference.samples and batches.dataset.targets == reference.targets
+    assert any("/red/a/" in path for path, _ in load_folder(split_root, 4, resize=8)[0].dataset.samples)
+
+
 def test_train_test_layout_exposes_classes_mapping_and_lengths(split_root):
     train_iter, test_iter = load_folder(split_root, batch_size=3, resize=16)
     assert isinstance(train_iter, DataLoader) and isinstance(train_iter, FolderBatches)
-    assert isinstance(train_iter.dataset, ImageFolder)
+    # The dataset lists and numbers the files as torchvision's ImageFolder would (its attributes too).
+    reference, ours = ImageFolder(str(split_root / "train")), train_iter.dataset
+    assert (ours.classes, ours.class_to_idx, ours.samples, ours.targets) == (
+        reference.classes, reference.class_to_idx, reference.samples, reference.targets)
     assert train_iter.classes == test_iter.classes == ["blue", "red"]
     assert train_iter.class_to_idx == test_iter.class_to_idx == {"blue": 0, "red": 1}
     assert train_iter.num_examples == 12 and test_iter.num_examples == 5

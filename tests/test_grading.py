@@ -2,7 +2,7 @@
 
 Two real chapters are graded end to end, one submission each: LeNet's instructor notebook
 with one typical mistake (full marks everywhere else, points lost on that exercise only)
-and VGG's untouched student notebook (zero, with feedback on every exercise). The other chapters' checks are
+and AlexNet's untouched student notebook (zero, with feedback on every exercise). The other chapters' checks are
 validated without running them (they parse, belong to a code exercise, and land after
 that exercise in the student notebook). The grader's other paths (hidden checks, a
 failing check, a broken or endless notebook, a chapter without checks, ...) run on a
@@ -28,7 +28,7 @@ from student_notebooks import STUDENT_DIR, tags  # noqa: E402
 
 CHAPTERS = sorted((REPO / "chapters").glob("*.ipynb"))
 LENET = REPO / "chapters" / "01_lenet.ipynb"
-VGG = REPO / "chapters" / "03_vgg.ipynb"  # the cheapest graded chapter after LeNet in quick mode
+ALEXNET = REPO / "chapters" / "02_alexnet.ipynb"  # the cheapest graded chapter after LeNet in quick mode
 
 
 def graded_chapters():
@@ -62,11 +62,11 @@ def section(feedback: str, heading_start: str) -> str:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """Two real submissions, graded side by side: LeNet's instructor notebook with one typical mistake
-    (every other exercise solved), and VGG's untouched student notebook. Two chapters, one run
+    (every other exercise solved), and AlexNet's untouched student notebook. Two chapters, one run
     each, so that with nbval no chapter runs more than twice in `make test`."""
     folder = tmp_path_factory.mktemp("graded")
     nbformat.write(with_mistake(LENET), folder / "mistake.ipynb")
-    jobs = {"mistake": (LENET, folder / "mistake.ipynb"), "untouched": (VGG, STUDENT_DIR / VGG.name)}
+    jobs = {"mistake": (LENET, folder / "mistake.ipynb"), "untouched": (ALEXNET, STUDENT_DIR / ALEXNET.name)}
     outcomes = dict(zip(jobs, grade_all(list(jobs.values()), 2, time_limit=300)))
     return {student: (*report(chapter, {student: outcomes[student]}, folder / student), outcomes[student])
             for student, (chapter, _) in jobs.items()}
@@ -93,7 +93,7 @@ def test_the_untouched_student_notebook_gets_zero_and_feedback_on_every_exercise
     assert all(int(v) == 0 for v in exercise_columns(row).values()) and total(row) == 0, row
     assert not any(c["passed"] for c in outcome["checks"] if not c["hidden"])
     feedback = (feedback_dir / "untouched.md").read_text()
-    exercises, checks = chapter_checks(VGG)
+    exercises, checks = chapter_checks(ALEXNET)
     for exercise in exercises:
         text = section(feedback, f"{exercise.heading}\n")
         if any(c.exercise == exercise.label for c in checks):

@@ -55,7 +55,7 @@ def test_the_book_is_published_only_after_the_tests_pass_and_without_torch():
     # `make book` installs the book's own lock, which holds no torch: building the book executes nothing.
     book_lock = (REPO / "requirements-book.lock").read_text()
     assert "jupyter-book==" in book_lock and "\ntorch==" not in book_lock
-    assert "book: book-setup " in (REPO / "Makefile").read_text() and "site: book-setup\n" in (REPO / "Makefile").read_text()
+    assert "book-html: book-setup\n" in (REPO / "Makefile").read_text() and "site: book-setup\n" in (REPO / "Makefile").read_text()
 
 
 @pytest.mark.parametrize("repository, expected", [

@@ -10,7 +10,7 @@ from utils import History, evaluate_accuracy, set_seed, train
 from utils.common import main_output
 from utils.runtime import try_gpu
 
-from conftest import make_batches
+from conftest import make_batches, readme_quick_numbers
 
 
 def small_net(dropout: float = 0.0) -> nn.Module:
@@ -392,8 +392,9 @@ def test_cuda_without_a_gpu_is_refused_everywhere_a_device_is_taken(toy_data, mo
         evaluate_accuracy(small_net(), toy_data[1], device="cuda:0")
 
 
-def test_the_best_epoch_is_the_first_of_equal_ones_and_quick_caps_are_two_by_eight():
+def test_the_best_epoch_is_the_first_of_equal_ones_and_quick_caps_are_the_readmes():
     history = History(val_acc=[0.8, 0.9, 0.9, 0.7])
     assert history.best_epoch == 2 and History().best_epoch == 0
     assert History.from_dict(history.to_dict()) == history  # what a checkpoint restores
-    assert (train_module.QUICK_MAX_EPOCHS, train_module.QUICK_MAX_BATCHES) == (2, 8)  # as the README states
+    caps = readme_quick_numbers(r"stop after (\d+) epochs of (\d+) batches")
+    assert [train_module.QUICK_MAX_EPOCHS, train_module.QUICK_MAX_BATCHES] == caps

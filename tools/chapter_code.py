@@ -31,17 +31,22 @@ def is_definition(node: ast.stmt) -> bool:
     return False
 
 
-def definition_source(chapter: str | Path) -> str:
-    """The definitions of a chapter (a name such as "03_vgg" or a path to its .md), as one module's source."""
+def chapter_cells(chapter: str | Path, skip: set[str] = EXERCISE_TAGS) -> list[str]:
+    """The Python source of a chapter's code cells (a name such as "03_vgg" or a path to its .md),
+    leaving out cells tagged with any of `skip` (by default the exercises'); IPython magics and shell
+    lines are blanked (they are not Python)."""
     path = Path(chapter) if Path(chapter).suffix == ".md" else REPO / "chapters" / f"{chapter}.md"
     if not path.is_file():
         raise FileNotFoundError(f"No chapter {path}: pass a name such as '03_vgg' or the path of a chapter's .md file.")
+    return ["\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
+            for cell in jupytext.read(path, fmt="md:myst").cells
+            if cell.cell_type == "code" and not skip & set(cell.metadata.get("tags", []))]
+
+
+def definition_source(chapter: str | Path) -> str:
+    """The definitions of a chapter, as one module's source."""
     kept = []
-    for cell in jupytext.read(path, fmt="md:myst").cells:
-        if cell.cell_type != "code" or EXERCISE_TAGS & set(cell.metadata.get("tags", [])):
-            continue
-        # IPython magics and shell lines are not Python: blank them before parsing.
-        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
+    for source in chapter_cells(chapter):
         kept += [ast.get_source_segment(source, node) for node in ast.parse(source).body if is_definition(node)]
     return "\n\n".join(kept)
 

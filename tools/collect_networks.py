@@ -13,7 +13,7 @@ import ast
 import sys
 from pathlib import Path
 
-import jupytext
+from tools.chapter_code import chapter_cells
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "utils" / "networks"
@@ -25,18 +25,15 @@ NETWORKS = {
     "googlenet": ("04_googlenet", ["GoogLeNet", "INCEPTION_WIDTHS", "googlenet_loss"]),
     "resnet": ("05_resnet", ["resnet", "ResNet", "ARCHITECTURES"]),
 }
-SKIPPED_TAGS = {"solution", "hidden-check", "remove-cell"}  # exercises' code is not the chapter's model
+
+# The exercises' code is not the chapter's model, nor is a hidden cell (Colab's install cell, say).
+SKIPPED_TAGS = {"solution", "hidden-check", "remove-cell"}
 
 
 def top_level_nodes(chapter: str) -> list[tuple[ast.stmt, str]]:
     """The statements of the chapter's code cells with their cell's source, in order, leaving out
-    solutions and checks."""
-    notebook = jupytext.read(REPO / "chapters" / f"{chapter}.md")
-    nodes = []
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and not SKIPPED_TAGS & set(cell.metadata.get("tags", [])):
-            nodes += [(node, cell.source) for node in ast.parse(cell.source).body]
-    return nodes
+    solutions, hidden checks and hidden cells."""
+    return [(node, source) for source in chapter_cells(chapter, SKIPPED_TAGS) for node in ast.parse(source).body]
 
 
 def defined_names(node: ast.stmt) -> list[str]:

@@ -113,16 +113,28 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=None,
                         help="chapters run side by side (default: chosen from the GPU's memory; 1 on CPUs)")
     parser.add_argument("--quick", action="store_true",
-                        help="quick mode (CNN_COURSE_QUICK=1): a check that everything runs; nothing is recorded")
+                        help="quick mode (CNN_COURSE_QUICK=1): a check that everything runs, on copies outside a "
+                             "git checkout (the GPU bundle's); no results or times are recorded")
     args = parser.parse_args(argv)
     for path in args.notebooks:
         if path.suffix != ".ipynb":
             parser.error(f"{path} is not a notebook: give the .ipynb twin (e.g. chapters/01_lenet.ipynb)")
         if not path.is_file():
             parser.error(f"{path} does not exist")
+        if args.quick and is_tracked(path):
+            # Executed in place, a quick run would replace the book's stored full-mode outputs.
+            parser.error(f"--quick would overwrite the stored outputs of {path}, which git tracks. For a check "
+                         "that runs nothing back into the book, use `make test-notebooks` (nbval never writes).")
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
     return args
+
+
+def is_tracked(path: Path) -> bool:
+    """True if `path` is a file git tracks (False outside a git checkout)."""
+    found = subprocess.run(["git", "ls-files", "--error-unmatch", path.name], cwd=path.resolve().parent,
+                           capture_output=True)
+    return found.returncode == 0
 
 
 READERS = ("comparison", "what_networks_see")  # chapters that read the others' results or weights

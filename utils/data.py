@@ -26,7 +26,7 @@ FASHION_MNIST_CLASSES = (
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
 DATASETS = ("fashion-mnist",)
-QUICK_TRAIN_SIZE, QUICK_TEST_SIZE = 2048, 512
+QUICK_TRAIN_SIZE, QUICK_TEST_SIZE = 2048, 256  # quick mode is a smoke test: every cell runs, on little data
 # What to do instead of the load_data arguments that an image folder cannot honour.
 FOLDER_FIXES = {
     "val_size": "put a val/ folder next to train/ and test/ and load it as a dataset of its own",

@@ -1,4 +1,4 @@
-"""Your own images: a folder with one sub-folder per class, read with torchvision's ImageFolder.
+"""Your own images: a folder with one sub-folder per class, laid out as torchvision's ImageFolder expects.
 
 Two layouts are understood::
 
@@ -20,10 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Subset
-from torchvision import transforms as T
-from torchvision.datasets import ImageFolder
-from torchvision.datasets.folder import IMG_EXTENSIONS
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from .common import image_size, positive_int
 
@@ -46,9 +43,18 @@ def open_image(path: str | os.PathLike | Image.Image, channels: int = 3) -> Imag
     return image.convert("L" if channels == 1 else "RGB")
 
 
+def image_extensions() -> tuple[str, ...]:
+    """The file name endings torchvision's ImageFolder takes for images (.jpg, .png, ...)."""
+    # Imported here, not at the top: torchvision takes seconds to import (it loads torch's compiler),
+    # and every process that imports utils without reading an image folder would pay for it.
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    return IMG_EXTENSIONS
+
+
 def is_readable_image(path: Path) -> bool:
     """True if `path` has an image extension and PIL can decode the whole file."""
-    if not path.name.lower().endswith(IMG_EXTENSIONS):
+    if not path.name.lower().endswith(image_extensions()):
         return False
     try:
         with Image.open(path) as image:
@@ -75,7 +81,7 @@ def find_images(folder: Path) -> dict[str, list[Path]]:
         skipped += sorted(set(files) - set(images[class_dir.name]))
         if not images[class_dir.name]:
             raise ValueError(f"The class folder {class_dir} holds no readable images. Add some "
-                             f"({', '.join(IMG_EXTENSIONS[:4])}, ...) or delete the folder.")
+                             f"({', '.join(image_extensions()[:4])}, ...) or delete the folder.")
     if len(images) < 2:
         raise ValueError(f"{folder} has one class folder ({class_dirs[0].name}); a classifier needs at least two. "
                          f"Add a folder of images for each other class: {folder}/<class name>/<image>.jpg")
@@ -88,20 +94,29 @@ def find_images(folder: Path) -> dict[str, list[Path]]:
     return images
 
 
-class ImageFiles(ImageFolder):
-    """torchvision's ImageFolder, limited to the files `find_images` accepted.
+class ImageFiles(Dataset):
+    """(image, label) pairs of the files `find_images` accepted, read with `open_image` and `transform`.
 
-    `find_classes` is overridden so that hidden folders (.ipynb_checkpoints) never become classes.
+    Files and labels are listed as torchvision's ImageFolder lists them (class names in sorted order),
+    with its attribute names; unlike it, hidden folders (.ipynb_checkpoints) never become classes.
     """
 
-    def __init__(self, root: Path, images: dict[str, list[Path]], transform: Any) -> None:
-        self.class_names = sorted(images)
-        accepted = {path for paths in images.values() for path in paths}
-        super().__init__(str(root), transform=transform, loader=open_image,
-                         is_valid_file=lambda name: Path(name) in accepted)
+    def __init__(self, images: dict[str, list[Path]], transform: Any) -> None:
+        self.classes = sorted(images)
+        self.class_to_idx = {name: label for label, name in enumerate(self.classes)}
+        # Folder by folder, then by file name, as ImageFolder walks a class folder (`train_size` and the
+        # shuffled order of a seed depend on this order).
+        self.samples = [(str(path), label) for label, name in enumerate(self.classes)
+                        for path in sorted(images[name], key=lambda path: (str(path.parent), path.name))]
+        self.targets = [label for _, label in self.samples]
+        self.transform = transform
 
-    def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
-        return self.class_names, {name: i for i, name in enumerate(self.class_names)}
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[Any, int]:
+        path, label = self.samples[index]
+        return self.transform(open_image(path)), label
 
 
 class FolderBatches(DataLoader):
@@ -132,8 +147,10 @@ class FolderBatches(DataLoader):
                 f"{len(self)} batches of {self.batch_size}, images of shape {self.image_shape})")
 
 
-def eval_transform(size: tuple[int, int], mean: Sequence[float], std: Sequence[float]) -> T.Compose:
+def eval_transform(size: tuple[int, int], mean: Sequence[float], std: Sequence[float]) -> Any:
     """What test images (and images to predict) go through: resize, centre crop, normalize."""
+    from torchvision import transforms as T  # see image_extensions
+
     return T.Compose([T.Resize(max(size)), T.CenterCrop(size), T.ToTensor(), T.Normalize(mean, std)])
 
 
@@ -166,6 +183,8 @@ def load_folder(
     folders, `test_fraction` of each class goes to the test set. With a `device`, each batch is moved
     there; else batches stay on the CPU and `train` moves them.
     """
+    from torchvision import transforms as T  # see image_extensions
+
     batch_size = positive_int(batch_size, "batch_size")
     root, size = Path(root).expanduser(), image_size(DEFAULT_SIZE if resize is None else resize)
     train_tf = T.Compose([T.RandomResizedCrop(size, scale=crop_scale), T.RandomHorizontalFlip(),
@@ -182,10 +201,10 @@ def load_folder(
                 f"train/ and {test_dir.name}/ (in {root.name}/) have different class folders (only in train: "
                 f"{sorted(set(train_images) - set(test_images))}, only in {test_dir.name}: "
                 f"{sorted(set(test_images) - set(train_images))}). Every class needs images in both.")
-        train_set, test_set = ImageFiles(root / "train", train_images, train_tf), ImageFiles(test_dir, test_images, test_tf)
+        train_set, test_set = ImageFiles(train_images, train_tf), ImageFiles(test_images, test_tf)
     else:
         train_images, test_images = split_images(find_images(root), test_fraction, seed)
-        train_set, test_set = ImageFiles(root, train_images, train_tf), ImageFiles(root, test_images, test_tf)
+        train_set, test_set = ImageFiles(train_images, train_tf), ImageFiles(test_images, test_tf)
     if train_size is not None:
         train_size = positive_int(train_size, "train_size")
         keep = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))[:train_size]

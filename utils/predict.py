@@ -11,11 +11,10 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 from torch.nn.parameter import is_lazy
-from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from .checkpoint import load_checkpoint
 from .common import atomic_write_json, eval_mode, main_output
-from .folders import eval_transform, is_readable_image, open_image
+from .folders import eval_transform, image_extensions, is_readable_image, open_image
 from .runtime import model_device
 
 ImageLike = Union[str, os.PathLike, Image.Image]
@@ -64,7 +63,7 @@ def _as_inputs(images: ImageLike | Tensor | Sequence[ImageLike], mapping: dict[s
         if not Path(item).is_file():
             raise FileNotFoundError(f"There is no image file {item}.")
         if not is_readable_image(Path(item)):
-            raise ValueError(f"{item} is not an image PIL can read (extensions: {', '.join(IMG_EXTENSIONS)}).")
+            raise ValueError(f"{item} is not an image PIL can read (extensions: {', '.join(image_extensions())}).")
     transform = eval_transform(tuple(mapping["image_size"]), mapping["mean"], mapping["std"])
     channels = mapping.get("channels", 3)
     batch = torch.stack([transform(open_image(item, channels)) for item in items])

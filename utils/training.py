@@ -20,7 +20,7 @@ from .common import eval_mode, main_output
 from .live import LivePlot, ProgressBar
 from .runtime import describe_device, is_quick, model_device, note_once, pick_device
 
-QUICK_MAX_EPOCHS, QUICK_MAX_BATCHES = 2, 8
+QUICK_MAX_EPOCHS, QUICK_MAX_BATCHES = 2, 4
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 LossFn = Callable[[Any, Tensor], Tensor]
 

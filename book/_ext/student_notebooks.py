@@ -108,10 +108,18 @@ def bibliography() -> dict:
     return parse_file(BIBLIOGRAPHY).entries
 
 
+@cache
+def _text_backend():
+    from pybtex.plugin import find_plugin
+
+    return find_plugin("pybtex.backends", "text")()  # render_as() would look it up again on every call (45 ms)
+
+
+@cache
 def _latex_text(text: str) -> str:
     from pybtex.richtext import Text
 
-    return Text.from_latex(text).render_as("text")
+    return Text.from_latex(text).render(_text_backend())
 
 
 def _authors(key: str) -> str:

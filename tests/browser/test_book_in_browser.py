@@ -1,7 +1,7 @@
 """The built book, as a reader sees it: headless Chromium against both editions served on localhost.
 
-Run after `make book book-instructor` (that is what `make test` does); marked `browser`,
-so plain `pytest tests` skips it. Screenshots land in _build/screenshots/ (the first architecture
+Run after `make book book-instructor` (`make test` builds both first, then runs this in its
+pytest session); marked `browser`, so plain `pytest tests` skips it. Screenshots land in _build/screenshots/ (the first architecture
 diagram of every chapter page in the light and dark theme among them).
 """
 from __future__ import annotations
@@ -109,6 +109,29 @@ def page_at(browser, url: str, width: int = 1280):
 # Sections shown in the screenshots of how a chapter trains: LeNet's loop written out, GoogLeNet's run.
 TRAINING_SECTIONS = {"01_lenet": "the-training-loop-written-out", "04_googlenet": "training-googlenet-on-fashion-mnist"}
 
+# Code cells wider than their box at the window's width (a scroll bar hides the rest of the line).
+OVERFLOWING_CODE = """Array.from(document.querySelectorAll('.cell_input pre'))
+    .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+    .map(pre => ({width: pre.clientWidth, needed: pre.scrollWidth,
+                  line: pre.innerText.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '')}))"""
+
+# Tables with columns a reader cannot see: past a box that clips (overflow hidden) or past the window.
+# A table in a box that scrolls sideways is reachable, which is enough on a phone; on a desktop window
+# (`scrolling_allowed` false) every column must show without scrolling.
+CUT_OFF_TABLES = """scrolling_allowed => Array.from(document.querySelectorAll('article table')).map(table => {
+    const right = table.getBoundingClientRect().right, window_right = document.documentElement.clientWidth;
+    for (let box = table.parentElement; box && box !== document.body; box = box.parentElement) {
+        const overflow = getComputedStyle(box).overflowX, box_right = box.getBoundingClientRect().right;
+        if (right <= box_right + 1) continue;
+        if (overflow === 'auto' || overflow === 'scroll') {
+            if (!scrolling_allowed) return 'hidden in a scroll box';
+            return box_right > window_right + 1 ? 'its scroll box, itself past the window' : null;
+        }
+        if (overflow === 'hidden' || overflow === 'clip') return 'a box that clips it';
+    }
+    return right > window_right + 1 ? 'the window' : null;
+}).map((where, i) => where && {table: i, cut_off_by: where}).filter(Boolean)"""
+
 
 def screenshot_diagram(page, diagram, name: str) -> None:
     """The first diagram of the page in the light and in the dark theme (pydata's data-theme switch)."""
@@ -121,54 +144,92 @@ def screenshot_diagram(page, diagram, name: str) -> None:
     page.evaluate("Object.assign(document.documentElement.dataset, {theme: 'light', mode: 'light'})")
 
 
+def read_page(page, url: str, edition: str, page_name: str) -> dict:
+    """What the tests below look at on one loaded page, gathered in one visit (a chapter takes seconds to load)."""
+    facts = {"figures_loaded": page.evaluate("Array.from(document.querySelectorAll('.cell_output img'))"
+                                             ".map(img => img.complete && img.naturalWidth > 0)")}
+    figures = page.locator(".cell_output img")
+    if figures.count():
+        figures.last.scroll_into_view_if_needed()
+        facts["last_figure_visible"] = figures.last.is_visible()
+    # Architecture diagrams: book/figures/*.svg, which Sphinx copies to _images/.
+    facts["images"] = page.evaluate("Array.from(document.querySelectorAll('figure img'))"
+                                    ".map(img => [img.src.split('/').pop(), img.complete && img.naturalWidth > 0])")
+    facts["diagrams"] = {name: loaded for name, loaded in facts["images"] if name in DIAGRAMS}
+    diagram = page.locator("figure img[src$='.svg']").first
+    if facts["diagrams"]:
+        diagram.scroll_into_view_if_needed()
+        facts["diagram_shown"] = diagram.is_visible() and diagram.bounding_box()["width"] > 300
+    facts["maths"] = page.locator(".math").count()
+    if facts["maths"]:  # Sphinx loads MathJax only on pages that have equations
+        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
+        page.evaluate("MathJax.startup.promise")
+    facts["typeset"] = page.locator(".math mjx-container").count()
+    colab = page.locator("a[href*='colab.research.google.com']")
+    facts["colab"] = colab.first.get_attribute("href") if colab.count() else None
+    facts["text"] = page.inner_text("body")
+    facts["code_cells"] = page.locator(".cell_input pre").count()
+    facts["overflowing_code"] = page.evaluate(OVERFLOWING_CODE)
+    tables = page.locator(".cell_output table")
+    facts["table_headers"] = [tables.nth(i).locator("th").all_inner_texts() for i in range(tables.count())]
+    if page_name in CHAPTERS:  # screenshots for whoever reviews the book
+        name = Path(page_name).name
+        if facts["diagrams"]:
+            screenshot_diagram(page, diagram, f"{edition}-{name}")
+        if page_name == CHAPTERS[0]:
+            page.goto(f"{url}#exercises", wait_until="networkidle")
+            page.screenshot(path=str(SCREENSHOTS / f"{edition}-{name}.png"))
+        if edition == "student" and name in TRAINING_SECTIONS:
+            section = TRAINING_SECTIONS[name]
+            page.goto(f"{url}#{section}", wait_until="networkidle")
+            facts["training_section_found"] = page.locator(f"section#{section}").count() == 1
+            page.screenshot(path=str(SCREENSHOTS / f"{edition}-{name}-training.png"))
+    facts["cut_off_tables"] = {}
+    for width in (1280, 390):  # a desktop window, then a phone
+        page.set_viewport_size({"width": width, "height": 900})
+        facts["cut_off_tables"][width] = page.evaluate(CUT_OFF_TABLES, width < 1000)
+    return facts
+
+
+@pytest.fixture(scope="module")
+def visit(browser, servers):
+    """visit(edition, page) -> the facts of that page: each page is loaded once for all the tests."""
+    @functools.cache
+    def load(edition: str, page_name: str) -> dict:
+        url = f"{servers[edition]}/{page_name}.html"
+        with page_at(browser, url) as (page, response):
+            assert response is not None and response.ok, f"{url}: {response and response.status}"
+            return read_page(page, url, edition, page_name)
+
+    return load
+
+
 @pytest.mark.parametrize("edition", EDITIONS)
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_page_renders_offline(browser, servers, edition, chapter):
-    with page_at(browser, f"{servers[edition]}/{chapter}.html") as (page, response):
-        assert response is not None and response.ok
-        # Figures from the stored run (the training curves among them) are loaded and on the page.
-        figures = page.locator(".cell_output img")
-        assert figures.count() >= 1, "no output figure on the page"
-        loaded = page.evaluate("Array.from(document.querySelectorAll('.cell_output img'))"
-                               ".map(img => img.complete && img.naturalWidth > 0)")
-        assert all(loaded), f"{loaded.count(False)} figure(s) failed to load"
-        figures.last.scroll_into_view_if_needed()
-        assert figures.last.is_visible()
-        # At least one architecture diagram (book/figures/*.svg, which Sphinx copies to _images/) has loaded.
-        shown = page.evaluate("Array.from(document.querySelectorAll('figure img'))"
-                              ".map(img => [img.src.split('/').pop(), img.complete && img.naturalWidth > 0])")
-        diagrams = {name: loaded for name, loaded in shown if name in DIAGRAMS}
-        assert diagrams, f"no architecture diagram from book/figures/ on the page (images: {shown})"
-        assert all(diagrams.values()), f"diagram(s) that failed to load: {[n for n, ok in diagrams.items() if not ok]}"
-        diagram = page.locator("figure img[src$='.svg']").first
-        diagram.scroll_into_view_if_needed()
-        assert diagram.is_visible() and diagram.bounding_box()["width"] > 300, "the diagram is hidden or shrunk"
-        screenshot_diagram(page, diagram, f"{edition}-{Path(chapter).name}")
-        # Every equation is typeset by the book's own MathJax.
-        maths = page.locator(".math").count()
-        if maths:  # Sphinx loads MathJax only on pages that have equations
-            page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
-            page.evaluate("MathJax.startup.promise")
-        typeset = page.locator(".math mjx-container").count()
-        assert typeset == maths, f"{maths - typeset} of {maths} equations were not typeset"
-        # The Colab button opens the right notebook: without solutions for students.
-        notebook = f"book/colab/{Path(chapter).name}.ipynb" if edition == "student" else f"{chapter}.ipynb"
-        colab = page.locator("a[href*='colab.research.google.com']").first.get_attribute("href")
-        github = REPOSITORY.replace("https://github.com/", "")
-        assert colab == f"https://colab.research.google.com/github/{github}/blob/main/{notebook}"
-        # Solutions: absent for students, present for instructors.
-        text = page.inner_text("body")
-        for line in solution_lines(chapter):
-            assert (line in text) == (edition == "instructor"), f"{edition} edition and solution line {line!r}"
-        if chapter == CHAPTERS[0]:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.goto(f"{servers[edition]}/{chapter}.html#exercises", wait_until="networkidle")
-            page.screenshot(path=str(SCREENSHOTS / f"{edition}-{Path(chapter).name}.png"))
-        if edition == "student" and Path(chapter).name in TRAINING_SECTIONS:
-            section = TRAINING_SECTIONS[Path(chapter).name]
-            page.goto(f"{servers[edition]}/{chapter}.html#{section}", wait_until="networkidle")
-            assert page.locator(f"section#{section}").count() == 1, f"no section #{section} on the page"
-            page.screenshot(path=str(SCREENSHOTS / f"{edition}-{Path(chapter).name}-training.png"))
+def test_chapter_page_renders_offline(visit, edition, chapter):
+    page = visit(edition, chapter)
+    # Figures from the stored run (the training curves among them) are loaded and on the page.
+    loaded = page["figures_loaded"]
+    assert loaded, "no output figure on the page"
+    assert all(loaded), f"{loaded.count(False)} figure(s) failed to load"
+    assert page["last_figure_visible"]
+    # At least one architecture diagram has loaded, and it is shown at a readable size.
+    diagrams = page["diagrams"]
+    assert diagrams, f"no architecture diagram from book/figures/ on the page (images: {page['images']})"
+    assert all(diagrams.values()), f"diagram(s) that failed to load: {[n for n, ok in diagrams.items() if not ok]}"
+    assert page["diagram_shown"], "the diagram is hidden or shrunk"
+    # Every equation is typeset by the book's own MathJax.
+    missing = page["maths"] - page["typeset"]
+    assert not missing, f"{missing} of {page['maths']} equations were not typeset"
+    # The Colab button opens the right notebook: without solutions for students.
+    notebook = f"book/colab/{Path(chapter).name}.ipynb" if edition == "student" else f"{chapter}.ipynb"
+    github = REPOSITORY.replace("https://github.com/", "")
+    assert page["colab"] == f"https://colab.research.google.com/github/{github}/blob/main/{notebook}"
+    # Solutions: absent for students, present for instructors.
+    for line in solution_lines(chapter):
+        assert (line in page["text"]) == (edition == "instructor"), f"{edition} edition and solution line {line!r}"
+    if edition == "student" and Path(chapter).name in TRAINING_SECTIONS:
+        assert page["training_section_found"], f"no section #{TRAINING_SECTIONS[Path(chapter).name]} on the page"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -256,54 +317,30 @@ OUTPUT_NOISE = {
 PAGES = [entry["file"] for part in TOC["parts"] for entry in part["chapters"]] + [TOC["root"]]
 
 
-def visible_noise(servers, browser, page_name: str, patterns: dict) -> dict:
-    with page_at(browser, f"{servers['student']}/{page_name}.html") as (page, response):
-        assert response is not None and response.ok
-        text = page.inner_text("body")
-    return {what: pattern.findall(text)[:3] for what, pattern in patterns.items() if pattern.search(text)}
+def visible_noise(page_text: str, patterns: dict) -> dict:
+    return {what: pattern.findall(page_text)[:3] for what, pattern in patterns.items() if pattern.search(page_text)}
 
 
 @pytest.mark.parametrize("page_name", PAGES)
-def test_student_page_shows_no_build_noise(browser, servers, page_name):
-    found = visible_noise(servers, browser, page_name, NOISE)
+def test_student_page_shows_no_build_noise(visit, page_name):
+    found = visible_noise(visit("student", page_name)["text"], NOISE)
     assert not found, f"{page_name}: the page shows {found}"
 
 
 @pytest.mark.parametrize("page_name", PAGES)
-def test_student_page_shows_no_machine_paths_or_enum_names(browser, servers, page_name):
-    found = visible_noise(servers, browser, page_name, OUTPUT_NOISE)
+def test_student_page_shows_no_machine_paths_or_enum_names(visit, page_name):
+    found = visible_noise(visit("student", page_name)["text"], OUTPUT_NOISE)
     assert not found, f"{page_name}: the page shows {found}"
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_code_is_not_cut_off_at_the_page_width(browser, servers, edition, chapter):
+def test_code_is_not_cut_off_at_the_page_width(visit, edition, chapter):
     """At a 1280-pixel window, no code cell is wider than its box (nothing hidden behind a scroll bar)."""
-    with page_at(browser, f"{servers[edition]}/{chapter}.html") as (page, _):
-        overflowing = page.evaluate("""Array.from(document.querySelectorAll('.cell_input pre'))
-            .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
-            .map(pre => ({width: pre.clientWidth, needed: pre.scrollWidth,
-                          line: pre.innerText.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '')}))""")
-        assert page.locator(".cell_input pre").count() > 0
-        assert not overflowing, f"{len(overflowing)} code cell(s) cut off, e.g. {overflowing[:2]}"
-
-
-# Tables with columns a reader cannot see: past a box that clips (overflow hidden) or past the window.
-# A table in a box that scrolls sideways is reachable, which is enough on a phone; on a desktop window
-# (`scrolling_allowed` false) every column must show without scrolling.
-CUT_OFF_TABLES = """scrolling_allowed => Array.from(document.querySelectorAll('article table')).map(table => {
-    const right = table.getBoundingClientRect().right, window_right = document.documentElement.clientWidth;
-    for (let box = table.parentElement; box && box !== document.body; box = box.parentElement) {
-        const overflow = getComputedStyle(box).overflowX, box_right = box.getBoundingClientRect().right;
-        if (right <= box_right + 1) continue;
-        if (overflow === 'auto' || overflow === 'scroll') {
-            if (!scrolling_allowed) return 'hidden in a scroll box';
-            return box_right > window_right + 1 ? 'its scroll box, itself past the window' : null;
-        }
-        if (overflow === 'hidden' || overflow === 'clip') return 'a box that clips it';
-    }
-    return right > window_right + 1 ? 'the window' : null;
-}).map((where, i) => where && {table: i, cut_off_by: where}).filter(Boolean)"""
+    page = visit(edition, chapter)
+    assert page["code_cells"] > 0
+    overflowing = page["overflowing_code"]
+    assert not overflowing, f"{len(overflowing)} code cell(s) cut off, e.g. {overflowing[:2]}"
 
 
 def pages_with_tables() -> list[tuple[str, str]]:
@@ -312,27 +349,20 @@ def pages_with_tables() -> list[tuple[str, str]]:
             if (root / f"{page}.html").exists() and "<table" in (root / f"{page}.html").read_text(errors="ignore")]
 
 
-def test_no_table_is_cut_off(browser, servers):
+def test_no_table_is_cut_off(visit):
     """Every column of every table can be seen: in a 1280-px window without scrolling, on a 390-px phone
     at least by scrolling the table's own box."""
     pages = pages_with_tables()
     assert any(page.endswith("comparison") for _, page in pages), "the comparison table is missing"
-    cut_off = []
-    for edition, page_name in pages:
-        with page_at(browser, f"{servers[edition]}/{page_name}.html") as (page, _):
-            for width in (1280, 390):
-                page.set_viewport_size({"width": width, "height": 900})
-                found = page.evaluate(CUT_OFF_TABLES, width < 1000)
-                cut_off += [f"{edition} {page_name} at {width} px: {found}"] if found else []
+    cut_off = [f"{edition} {page_name} at {width} px: {found}" for edition, page_name in pages
+               for width, found in visit(edition, page_name)["cut_off_tables"].items() if found]
     assert not cut_off, cut_off
 
 
-def test_comparison_table_is_an_html_table(browser, servers):
-    chapter = next(c for c in CHAPTERS if "comparison" in c)
-    with page_at(browser, f"{servers['student']}/{chapter}.html") as (page, _):
-        tables = page.locator(".cell_output table")
-        assert tables.count() >= 1, "the comparison table is not rendered as an HTML <table>"
-        # The chapters' own runs: the table with a "test accuracy" row (the race's summary comes first).
-        headers = [tables.nth(i).locator("th").all_inner_texts() for i in range(tables.count())]
-        assert any("network" in h and "test accuracy" in h for h in headers), headers
-        assert "|---|" not in page.inner_text("body"), "raw Markdown table text on the page"
+def test_comparison_table_is_an_html_table(visit):
+    page = visit("student", next(c for c in CHAPTERS if "comparison" in c))
+    headers = page["table_headers"]
+    assert headers, "the comparison table is not rendered as an HTML <table>"
+    # The chapters' own runs: the table with a "test accuracy" row (the race's summary comes first).
+    assert any("network" in h and "test accuracy" in h for h in headers), headers
+    assert "|---|" not in page["text"], "raw Markdown table text on the page"
