@@ -139,3 +139,20 @@ def test_splits_hold_out_validation_images_and_keep_the_test_folder(tmp_path):
     train_iter, val_iter, test_iter = splits(tmp_path / "both", batch_size=4, resize=8)
     assert (train_iter.num_examples, val_iter.num_examples, test_iter.num_examples) == (16, 4, 6)
     assert val_iter.split == "validation"
+
+
+def test_googlenet_chapter_reads_grey_images_on_three_channels_as_on_one():
+    """The GoogLeNet chapter fine-tunes a network pretrained on 1-channel images on a folder read as RGB:
+    its read_three_channels must make the network compute on (grey) RGB what it computed on grey."""
+    import copy
+
+    from tools.chapter_code import chapter_definitions
+
+    ch = chapter_definitions("04_googlenet")
+    torch.manual_seed(0)
+    grey_net = ch["GoogLeNet"](num_classes=6, aux_heads=False, width=0.25).eval()
+    rgb_net = ch["read_three_channels"](copy.deepcopy(grey_net)).eval()
+    x = torch.randn(2, 1, 64, 64)
+    assert rgb_net.body.stem[0][0].in_channels == 3 and grey_net.body.stem[0][0].in_channels == 1
+    with torch.no_grad():
+        torch.testing.assert_close(rgb_net(x.expand(-1, 3, -1, -1)), grey_net(x), rtol=1e-4, atol=1e-5)
