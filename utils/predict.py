@@ -79,7 +79,9 @@ def load_weights(checkpoint: str | os.PathLike, net: nn.Module, mapping: dict[st
     state = load_checkpoint(checkpoint, net)
     if state.get("best_model") is not None:
         net.load_state_dict(state["best_model"])
-        print(f"Using the weights of epoch {state['history']['best_epoch']} (the best validation epoch) from {checkpoint}")
+        # The file's name only: the folder is the caller's, and a stored page must not show the build machine's.
+        print(f"Using the weights of epoch {state['history']['best_epoch']} (the best validation epoch) "
+              f"from {Path(checkpoint).name}")
     else:
         net.load_state_dict(state["model"])
 
