@@ -1,4 +1,5 @@
 """Fine-tuning (utils.transfer) and the photo folders that feed it (utils.photos), offline."""
+import copy
 import sys
 import types
 import zipfile
@@ -10,6 +11,7 @@ from PIL import Image
 from torch import nn
 
 from conftest import make_batches
+from tools.chapter_code import chapter_definitions
 from utils.photos import photo_folder, splits, unzip
 from utils.transfer import class_subset, confusion_matrix, fine_tune, replace_head
 
@@ -144,10 +146,6 @@ def test_splits_hold_out_validation_images_and_keep_the_test_folder(tmp_path):
 def test_googlenet_chapter_reads_grey_images_on_three_channels_as_on_one():
     """The GoogLeNet chapter fine-tunes a network pretrained on 1-channel images on a folder read as RGB:
     its read_three_channels must make the network compute on (grey) RGB what it computed on grey."""
-    import copy
-
-    from tools.chapter_code import chapter_definitions
-
     ch = chapter_definitions("04_googlenet")
     torch.manual_seed(0)
     grey_net = ch["GoogLeNet"](num_classes=6, aux_heads=False, width=0.25).eval()
