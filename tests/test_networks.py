@@ -22,3 +22,23 @@ def test_utils_networks_is_what_the_chapters_define():
 def test_each_network_classifies_a_fashion_mnist_batch(build, side):
     net = build().eval()
     assert net(torch.zeros(2, 1, side, side)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("size", [5, 4, 1])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_googlenet_lrn_by_slices_computes_what_pytorch_lrn_computes(size, channels_last):
+    """GoogLeNet's stem sums the channel window with slices (faster on CPUs): same values and gradients."""
+    torch.manual_seed(0)
+    x = 3 * torch.randn(4, 7, 5, 6)  # 7 channels: windows run over both edges
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    settings = dict(size=size, alpha=0.01, beta=0.75, k=2.0)  # alpha large enough for the window to matter
+    outputs, gradients = [], []
+    for layer in (networks.googlenet.LocalResponseNormBySlices(**settings), torch.nn.LocalResponseNorm(**settings)):
+        leaf = x.clone().requires_grad_()
+        out = layer(leaf)
+        (out * torch.arange(out.numel()).reshape(out.shape).sin()).sum().backward()
+        outputs.append(out)
+        gradients.append(leaf.grad)
+    torch.testing.assert_close(outputs[0], outputs[1])
+    torch.testing.assert_close(gradients[0], gradients[1])

@@ -73,15 +73,26 @@ INCEPTION_WIDTHS = {
 }
 
 
+class LocalResponseNormBySlices(nn.LocalResponseNorm):
+    """nn.LocalResponseNorm, with the sum over the channel window taken as `size` shifted slices."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, channels = self.size, x.shape[1]
+        # pad the channel axis so that every channel has a full window
+        squares = F.pad(x.square(), (0, 0, 0, 0, n // 2, (n - 1) // 2))
+        window = sum(squares[:, i : i + channels] for i in range(n))
+        return x / (self.k + self.alpha / n * window) ** self.beta
+
+
 def stem(in_channels: int, c1: int = 64, c2: int = 192) -> nn.Sequential:
     """From the image to c2 (192) maps at 1/8 of its side: 7x7/2 conv, pool, 1x1 conv, 3x3 conv, pool."""
     return nn.Sequential(
         conv_relu(in_channels, c1, 7, stride=2),
         nn.MaxPool2d(3, stride=2, ceil_mode=True),
-        nn.LocalResponseNorm(5),
+        LocalResponseNormBySlices(5),
         conv_relu(c1, c1, 1),
         conv_relu(c1, c2, 3),
-        nn.LocalResponseNorm(5),
+        LocalResponseNormBySlices(5),
         nn.MaxPool2d(3, stride=2, ceil_mode=True),
     )
 
